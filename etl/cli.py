@@ -1,0 +1,112 @@
+"""The `sis` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from etl import settings
+from etl.settings import ConfigError
+
+
+def _engine():  # noqa: ANN202
+    from etl.db import make_engine
+
+    return make_engine()
+
+
+@click.group()
+def main() -> None:
+    """Self-Injury Service dashboard: warehouse, ETL and KPIs."""
+
+
+@main.group()
+def db() -> None:
+    """The warehouse schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the warehouse schema to the newest version."""
+    from etl.db import current_revision, upgrade
+
+    engine = _engine()
+    upgrade(engine)
+    click.echo(f"Warehouse schema at revision {current_revision(engine)}.")
+
+
+def _parse_exported_at(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use ISO 8601, e.g. 2025-06-15T17:05") from exc
+    if when.tzinfo is not None:
+        from zoneinfo import ZoneInfo
+
+        when = when.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None)
+    return when
+
+
+@main.group()
+def etl() -> None:
+    """Load caseload exports."""
+
+
+@etl.command("run")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--profile", default="default", show_default=True, help="Source profile name.")
+@click.option("--exported-at", help="Export time (Europe/London unless an offset is given).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
+def etl_run(paths: tuple[Path, ...], profile: str, exported_at: str | None, as_json: bool) -> None:
+    """Load PATHS, or every new file in the inbox (SIS_INBOX) when none are given."""
+    from etl import runner
+    from etl.db import upgrade
+    from etl.profiles import ProfileError
+
+    when = _parse_exported_at(exported_at)
+    engine = _engine()
+    try:
+        upgrade(engine)
+        reports = runner.run(engine, list(paths) if paths else None, profile, when)
+    except (ConfigError, ProfileError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps({"files": [r.to_json() for r in reports]}, indent=2))
+    else:
+        if not reports:
+            click.echo(f"No files to load in {settings.inbox_dir()}.")
+        for report in reports:
+            click.echo(runner.describe(report))
+    sys.exit(1 if any(r.status == "refused" for r in reports) else 0)
+
+
+@main.command("demo-data")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--referrals", default=3000, show_default=True, help="Number of referrals.")
+@click.option("--seed", default=1, show_default=True, help="Random seed.")
+@click.option("--months", default=24, show_default=True, help="Months of history.")
+@click.option(
+    "--shapes",
+    type=click.Choice(["mixed", "csv"]),
+    default="mixed",
+    show_default=True,
+    help="mixed: several messy export shapes; csv: plain CSV (for benchmarks).",
+)
+def demo_data(directory: Path, referrals: int, seed: int, months: int, shapes: str) -> None:
+    """Write realistic, messy exports of a simulated service into DIRECTORY."""
+    from etl.demo import write_demo_exports
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in write_demo_exports(directory, referrals, seed, months, shapes=shapes):
+        click.echo(str(path))
+
+
+if __name__ == "__main__":
+    main()

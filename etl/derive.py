@@ -1,0 +1,254 @@
+"""Per-entity canonicalisation: parsed columns in, one mart row per source row out.
+
+Each function records its failures and warnings on the chunk result; rows with failures are
+removed afterwards by the validator, so the functions derive every row as if it were good.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pandas as pd
+
+from etl import parsers as p
+from etl.applying import apply_unique
+from etl.schema import APPOINTMENT_TYPES, HAPPENED_OUTCOMES
+
+
+def _datetime(v, res, chunk, name: str) -> tuple[list, list, list]:  # noqa: ANN001
+    """(UTC datetimes, London wall-clock datetimes, time known) of a datetime column, combined
+    with its separate time column when the export has one."""
+    parsed = list(v.parse(res, chunk, name))  # (local datetime, time_known) | None
+    time_col = f"{name}__time"
+    if time_col in chunk.columns:
+        times, errors = apply_unique(chunk[time_col], p.parse_time)
+        v._fail(res, chunk, errors.notna(), time_col, "invalid_time", errors)
+        parsed = [
+            d if d is None or t is None else p.combine_date_time(d[0].date(), t)
+            for d, t in zip(parsed, times, strict=True)
+        ]
+    local = [None if d is None else d[0] for d in parsed]
+    known = [None if d is None else d[1] for d in parsed]
+    cache: dict[dt.datetime, dt.datetime] = {}
+    utc = [
+        None if t is None else (cache.get(t) or cache.setdefault(t, p.london_to_utc(t)))
+        for t in local
+    ]
+    return utc, local, known
+
+
+def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+    out = pd.DataFrame(index=chunk.index)
+    out["referral_id"] = v.parse(res, chunk, "referral_id")
+    client = v.parse(res, chunk, "client_id")
+    out["client_key"] = client.map(lambda c: c and v.pseudonym("client:", c))
+    nhs = v.parse(res, chunk, "nhs_number")
+    out["nhs_key"] = nhs.map(lambda n: n and v.pseudonym("nhs:", n))
+    utc, local, known = _datetime(v, res, chunk, "referral_received_at")
+    out["received_at"] = utc
+    out["received_date"] = [None if t is None else t.date() for t in local]
+    out["time_known"] = known
+    out["referral_source"] = v.parse(res, chunk, "referral_source")
+    dob = v.parse(res, chunk, "date_of_birth")
+    age = v.parse(res, chunk, "age")
+    ages = [
+        a if a is not None else (p.age_on(b, d) if b is not None and d is not None else None)
+        for a, b, d in zip(age, dob, out["received_date"], strict=True)
+    ]
+    bad_age = pd.Series([a is not None and a < 0 for a in ages], index=chunk.index)
+    v._fail(
+        res,
+        chunk,
+        bad_age,
+        "date_of_birth",
+        "invalid_date",
+        "The date of birth is after the referral date.",
+        show_value=False,
+    )
+    out["age_band"] = [p.age_band(a) if a is not None and a >= 0 else None for a in ages]
+    out["gender"] = v.parse(res, chunk, "gender") if "gender" in chunk.columns else "X"
+    out["ethnicity"] = v.parse(res, chunk, "ethnicity")
+    out["postcode_district"] = v.parse(res, chunk, "postcode")
+    out["status"] = v.parse(res, chunk, "status")
+    out["discharged_on"] = v.parse(res, chunk, "discharged_at")
+    out["discharge_reason"] = v.parse(res, chunk, "discharge_reason")
+    early = pd.Series(
+        [
+            d is not None and r is not None and d < r
+            for d, r in zip(out["discharged_on"], out["received_date"], strict=True)
+        ],
+        index=chunk.index,
+    )
+    v._fail(
+        res,
+        chunk,
+        early,
+        "discharged_at",
+        "discharged_before_referral",
+        "The discharge date is before the referral date.",
+    )
+    future = out["received_at"].map(lambda t: t is not None and t > v.exported_at)
+    v._fail(
+        res,
+        chunk,
+        future.astype(bool),
+        "referral_received_at",
+        "future_date",
+        "The referral is dated after the export was made.",
+    )
+    later = out["discharged_on"].map(lambda d: d is not None and d > v.export_date)
+    v._fail(
+        res,
+        chunk,
+        later.astype(bool),
+        "discharged_at",
+        "future_date",
+        "The discharge date is after the export was made.",
+    )
+    return out
+
+
+def contacts(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+    out = pd.DataFrame(index=chunk.index)
+    for name in ("contact_id", "referral_id", "contact_type"):
+        out[name] = v.parse(res, chunk, name)
+    out["scheduled_at"] = _datetime(v, res, chunk, "scheduled_at")[0]
+    out["occurred_at"] = _datetime(v, res, chunk, "occurred_at")[0]
+    for name in ("duration_minutes", "method", "outcome", "practitioner"):
+        out[name] = v.parse(res, chunk, name)
+    raw_sched = chunk.get("scheduled_at", pd.Series("", index=chunk.index))
+    raw_occ = chunk.get("occurred_at", pd.Series("", index=chunk.index))
+    neither = (raw_sched == "") & (raw_occ == "")
+    v._fail(
+        res,
+        chunk,
+        neither,
+        "occurred_at",
+        "missing_required",
+        "The contact has neither a booked date nor a date it happened.",
+    )
+    appointment = out["contact_type"].isin(APPOINTMENT_TYPES)
+    v._fail(
+        res,
+        chunk,
+        appointment & (raw_sched == "") & ~neither,
+        "scheduled_at",
+        "missing_required",
+        "An appointment needs the date it was booked for.",
+    )
+    when = out["occurred_at"].where(out["occurred_at"].notna(), out["scheduled_at"])
+    happened = out["outcome"].isin(HAPPENED_OUTCOMES)
+    future = happened & when.map(lambda t: t is not None and t > v.exported_at).astype(bool)
+    v._fail(
+        res,
+        chunk,
+        future,
+        "occurred_at",
+        "future_date",
+        "The contact is dated after the export was made, but its outcome says it happened.",
+    )
+    return out
+
+
+def feedback(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+    out = pd.DataFrame(index=chunk.index)
+    ids = v.parse(res, chunk, "response_id")
+    out["referral_id"] = v.parse(res, chunk, "referral_id")
+    out["submitted_on"] = v.parse(res, chunk, "submitted_at")
+    out["fft_response"] = v.parse(res, chunk, "fft_response")
+    derived = []
+    for rid, ref, day, fft in zip(
+        ids, out["referral_id"], out["submitted_on"], out["fft_response"], strict=True
+    ):
+        if rid is not None:
+            derived.append(rid)
+            continue
+        content = f"{ref}|{day}|{fft}"
+        v._occurrences[content] += 1
+        digest = hashlib.sha256(f"{content}|{v._occurrences[content]}".encode()).hexdigest()
+        derived.append(f"anon-{digest[:24]}")
+    out.insert(0, "response_id", derived)
+    future = out["submitted_on"].map(lambda d: d is not None and d > v.export_date).astype(bool)
+    v._fail(
+        res,
+        chunk,
+        future,
+        "submitted_at",
+        "future_date",
+        "The response is dated after the export was made.",
+    )
+    return out
+
+
+def outcomes(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+    out = pd.DataFrame(index=chunk.index)
+    out["referral_id"] = v.parse(res, chunk, "referral_id")
+    out["measure"] = v.parse(res, chunk, "measure")
+    out["administered_on"] = v.parse(res, chunk, "administered_at")
+    items = [f"item_{i}" for i in range(1, 11)]
+    for name in items:
+        out[name] = v.parse(res, chunk, name)
+    total = v.parse(res, chunk, "total")
+    scores, prorated, ranges, mismatch = [], [], [], []
+    for row, given in zip(out[["measure", *items]].itertuples(index=False), total, strict=True):
+        measure, values = row[0], list(row[1:])
+        score, pro, ok = score_measure(measure, values)
+        scores.append(score)
+        prorated.append(pro)
+        ranges.append(not ok)
+        if given is not None and score is not None:
+            mismatch.append(round(score, 1) != round(given, 1) if pro else score != given)
+        else:
+            mismatch.append(False)
+    v._fail(
+        res,
+        chunk,
+        pd.Series(ranges, index=chunk.index),
+        "item_1",
+        "out_of_range",
+        "An item score is outside the range the questionnaire allows.",
+        show_value=False,
+    )
+    v._warn(
+        res,
+        chunk,
+        pd.Series(mismatch, index=chunk.index),
+        "total",
+        "total_mismatch",
+        "The total in the export differs from the score computed from the items.",
+    )
+    out["score"] = scores
+    out["prorated"] = prorated
+    future = out["administered_on"].map(lambda d: d is not None and d > v.export_date)
+    v._fail(
+        res,
+        chunk,
+        future.astype(bool),
+        "administered_at",
+        "future_date",
+        "The questionnaire is dated after the export was made.",
+    )
+    return out
+
+
+def score_measure(measure: str | None, items: list[int | None]) -> tuple[float | None, bool, bool]:
+    """(score, prorated, items in range). CORE-10: items 0-4, 2 and 3 reversed, prorated x10/9
+    with exactly one missing, no score with more missing. SWEMWBS: 7 items 1-5, raw sum."""
+    if measure == "core10":
+        vals = items[:10]
+        if any(x is not None and not 0 <= x <= 4 for x in vals):
+            return None, False, False
+        scored = [4 - x if i in (1, 2) and x is not None else x for i, x in enumerate(vals)]
+        present = [x for x in scored if x is not None]
+        if len(present) == 10:
+            return float(sum(present)), False, True
+        if len(present) == 9:
+            return sum(present) * 10 / 9, True, True
+        return None, False, True
+    if measure == "swemwbs":
+        vals = items[:7]
+        if any(x is not None and not 1 <= x <= 5 for x in vals):
+            return None, False, False
+        return (float(sum(vals)) if all(x is not None for x in vals) else None), False, True
+    return None, False, True

@@ -1,0 +1,225 @@
+"""The merge: staged rows against the mart, in SQL that runs on SQLite and PostgreSQL alike.
+
+Order: conflicting duplicates quarantined, identical duplicates collapsed, checks that need the
+referral, orphans marked, then insert / update / unchanged by key and row hash. A newer export
+wins; an older export never overwrites a newer one (it counts as unchanged, with a warning).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Table, text
+
+from etl.models import LoadWarning, Quarantine
+from etl.validate import KEYS, MART_COLUMNS
+
+BEFORE_REFERRAL = "The contact happened more than an hour before its referral was received."
+ALLOWED_EARLY = dt.timedelta(hours=1)
+
+
+@dataclass
+class MergeCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    orphans: int = 0
+    linked: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    warnings: Counter = field(default_factory=Counter)
+
+
+def _scalar(conn: Connection, sql: str, **params: object) -> int:
+    return int(conn.execute(text(sql), params).scalar() or 0)
+
+
+def _quarantine(conn: Connection, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(Quarantine.__table__.insert(), rows)
+
+
+def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) -> MergeCounts:
+    counts = MergeCounts()
+    keys = KEYS[entity]
+    k = ", ".join(keys)
+    s, t = stg.name, mart.name
+    on = " AND ".join(f"{t}.{c} = {s}.{c}" for c in keys)
+    conn.exec_driver_sql(f"CREATE INDEX ix_{s}_key ON {s} ({k}, _row)")
+
+    # 1. Conflicting duplicates: the same key with different values; all of them quarantined.
+    conflict = f"({k}) IN (SELECT {k} FROM {s} GROUP BY {k} HAVING COUNT(DISTINCT row_hash) > 1)"
+    rows = conn.execute(text(f"SELECT _row, {keys[0]} FROM {s} WHERE {conflict}")).all()
+    _quarantine(
+        conn,
+        [
+            {
+                "file_id": file_id,
+                "entity": entity,
+                "source_row": r[0],
+                "record_key": r[1],
+                "reason_code": "conflicting_duplicate",
+                "column_name": None,
+                "value": None,
+                "reason": "Another row in this file has the same key with different values; "
+                "both are held back until the export is corrected.",
+            }
+            for r in rows
+        ],
+    )
+    counts.quarantined += len(rows)
+    counts.reasons["conflicting_duplicate"] += len(rows)
+    conn.execute(text(f"DELETE FROM {s} WHERE {conflict}"))
+
+    # 2. Identical duplicates: keep the first, count the rest as unchanged.
+    collapsed = conn.execute(
+        text(f"DELETE FROM {s} WHERE _row NOT IN (SELECT MIN(_row) FROM {s} GROUP BY {k})")
+    ).rowcount
+    counts.unchanged += collapsed
+
+    # 3. Checks that need the referral, and orphans.
+    if entity == "contacts":
+        early = _early_contacts(conn, s, "referral_id")
+        _quarantine(
+            conn,
+            [
+                {
+                    "file_id": file_id,
+                    "entity": entity,
+                    "source_row": r,
+                    "record_key": cid,
+                    "reason_code": "before_referral",
+                    "reason": BEFORE_REFERRAL,
+                    "column_name": "occurred_at",
+                    "value": None,
+                }
+                for cid, r in early
+            ],
+        )
+        counts.quarantined += len(early)
+        counts.reasons["before_referral"] += len(early)
+        if early:
+            conn.execute(text(f"DELETE FROM {s} WHERE _row = :r"), [{"r": r} for _, r in early])
+    if entity != "referrals":
+        conn.execute(
+            text(
+                f"UPDATE {s} SET orphan = ({s}.referral_id IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM referral r WHERE r.referral_id = {s}.referral_id))"
+            )
+        )
+        counts.orphans = _scalar(conn, f"SELECT COUNT(*) FROM {s} WHERE orphan")
+
+    # 4. Against the mart: unchanged, stale (older export), updated, inserted.
+    counts.unchanged += _scalar(
+        conn, f"SELECT COUNT(*) FROM {s} JOIN {t} ON {on} WHERE {t}.row_hash = {s}.row_hash"
+    )
+    stale = conn.execute(
+        text(
+            f"SELECT {s}._row, {s}.{keys[0]} FROM {s} JOIN {t} ON {on} "
+            f"WHERE {t}.row_hash <> {s}.row_hash AND {t}.exported_at > {s}.exported_at"
+        )
+    ).all()
+    counts.unchanged += len(stale)
+    if stale:
+        counts.warnings["older_export"] += len(stale)
+        conn.execute(
+            LoadWarning.__table__.insert(),
+            [
+                {
+                    "file_id": file_id,
+                    "entity": entity,
+                    "source_row": r[0],
+                    "record_key": r[1],
+                    "code": "older_export",
+                    "column_name": None,
+                    "message": "A newer export already changed this record, so this older row "
+                    "was not applied.",
+                }
+                for r in stale
+            ],
+        )
+    cols = [*MART_COLUMNS[entity], "row_hash", "exported_at"]
+    if entity != "referrals":
+        cols.append("orphan")
+    sets = ", ".join(f"{c} = {s}.{c}" for c in cols if c not in keys)
+    counts.updated = conn.execute(
+        text(
+            f"UPDATE {t} SET {sets}, file_id = :fid FROM {s} WHERE {on} "
+            f"AND {t}.row_hash <> {s}.row_hash AND {s}.exported_at >= {t}.exported_at"
+        ),
+        {"fid": file_id},
+    ).rowcount
+    names = ", ".join(cols)
+    counts.inserted = conn.execute(
+        text(
+            f"INSERT INTO {t} ({names}, file_id) SELECT {names}, :fid FROM {s} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE {on})"
+        ),
+        {"fid": file_id},
+    ).rowcount
+
+    if entity == "referrals":
+        _link_orphans(conn, s, file_id, counts)
+    return counts
+
+
+def _early_contacts(conn: Connection, source: str, ref_col: str) -> list[tuple[str, int | None]]:
+    """Contacts in `source` that occurred over an hour before their referral was received."""
+    row_col = "_row" if source.startswith("stg_") else "NULL"
+    rows = conn.execute(
+        text(
+            f"SELECT c.contact_id, {row_col}, c.occurred_at, r.received_at FROM {source} c "
+            f"JOIN referral r ON r.referral_id = c.{ref_col} "
+            f"WHERE c.occurred_at IS NOT NULL AND c.occurred_at < r.received_at"
+        )
+    ).all()
+    return [(cid, row) for cid, row, occ, rec in rows if _as_dt(occ) < _as_dt(rec) - ALLOWED_EARLY]
+
+
+def _as_dt(value: object) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def _link_orphans(conn: Connection, s: str, file_id: int, counts: MergeCounts) -> None:
+    """Orphans whose referral has now arrived: check them against it, then link them."""
+    early = conn.execute(
+        text(
+            f"SELECT c.contact_id, c.occurred_at, r.received_at FROM contact c "
+            f"JOIN referral r ON r.referral_id = c.referral_id "
+            f"WHERE c.orphan AND c.referral_id IN (SELECT referral_id FROM {s}) "
+            f"AND c.occurred_at IS NOT NULL AND c.occurred_at < r.received_at"
+        )
+    ).all()
+    early_ids = [cid for cid, occ, rec in early if _as_dt(occ) < _as_dt(rec) - ALLOWED_EARLY]
+    if early_ids:
+        _quarantine(
+            conn,
+            [
+                {
+                    "file_id": file_id,
+                    "entity": "contacts",
+                    "source_row": None,
+                    "record_key": cid,
+                    "reason_code": "before_referral",
+                    "reason": BEFORE_REFERRAL + " (found when its "
+                    "referral arrived; the contact was removed from the warehouse)",
+                    "column_name": "occurred_at",
+                    "value": None,
+                }
+                for cid in early_ids
+            ],
+        )
+        conn.execute(
+            text("DELETE FROM contact WHERE contact_id = :c"), [{"c": c} for c in early_ids]
+        )
+        counts.warnings["orphan_failed_check"] += len(early_ids)
+    for table in ("contact", "feedback", "outcome"):
+        counts.linked += conn.execute(
+            text(
+                f"UPDATE {table} SET orphan = :f WHERE orphan "
+                f"AND referral_id IN (SELECT referral_id FROM {s})"
+            ),
+            {"f": False},
+        ).rowcount

@@ -1,0 +1,182 @@
+"""The warehouse schema: marts with a stated grain, the run ledger and the quarantine.
+
+All stored times are UTC (naive ``DateTime`` columns); dates are Europe/London calendar dates.
+Nothing here holds a name, NHS number, full postcode, date of birth or free text.
+
+Merge rule for every mart (dlt's "merge" disposition): the primary key identifies a record; a row
+from a newer export replaces it when ``row_hash`` differs; an identical row leaves it unchanged;
+an older export never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EtlRun(Base):
+    """One row per ETL run (one `sis etl run` invocation)."""
+
+    __tablename__ = "etl_run"
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class EtlFile(Base):
+    """One row per file per run: what happened to it and why, in plain words."""
+
+    __tablename__ = "etl_file"
+    file_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("etl_run.run_id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str | None] = mapped_column(String(16))
+    exported_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    exported_at_source: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # loaded | skipped | refused
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    orphans: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    report_json: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Quarantine(Base):
+    """One row per failed check of a quarantined source row (a row may fail several checks)."""
+
+    __tablename__ = "quarantine"
+    quarantine_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("etl_file.file_id"), index=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    record_key: Mapped[str | None] = mapped_column(String(200))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    column_name: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(200))  # never an identifying value
+
+
+class LoadWarning(Base):
+    """A data-quality warning: a value was dropped but its row was kept."""
+
+    __tablename__ = "load_warning"
+    warning_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("etl_file.file_id"), index=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    record_key: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    column_name: Mapped[str | None] = mapped_column(String(64))
+
+
+class _Loaded:
+    """Columns every mart shares: change detection and lineage."""
+
+    row_hash: Mapped[int] = mapped_column(BigInteger)
+    exported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    file_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class Referral(_Loaded, Base):
+    """Grain: one row per referral (episode)."""
+
+    __tablename__ = "referral"
+    referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+    nhs_key: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    received_date: Mapped[dt.date] = mapped_column(Date, index=True)  # London date
+    time_known: Mapped[bool] = mapped_column(Boolean)
+    referral_source: Mapped[str] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    gender: Mapped[str | None] = mapped_column(String(2))
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
+    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str | None] = mapped_column(String(12))
+    discharged_on: Mapped[dt.date | None] = mapped_column(Date)
+    discharge_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class Contact(_Loaded, Base):
+    """Grain: one row per contact (appointment, session or attempt)."""
+
+    __tablename__ = "contact"
+    contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_type: Mapped[str] = mapped_column(String(16))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC
+    duration_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    method: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(24))
+    practitioner: Mapped[str | None] = mapped_column(String(100))
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Feedback(_Loaded, Base):
+    """Grain: one row per feedback response (anonymous ones have no referral)."""
+
+    __tablename__ = "feedback"
+    response_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    referral_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    submitted_on: Mapped[dt.date] = mapped_column(Date)
+    fft_response: Mapped[str] = mapped_column(String(12))
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Outcome(_Loaded, Base):
+    """Grain: one row per administration of an outcome measure."""
+
+    __tablename__ = "outcome"
+    referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(12), primary_key=True)
+    administered_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    item_1: Mapped[int | None] = mapped_column(SmallInteger)
+    item_2: Mapped[int | None] = mapped_column(SmallInteger)
+    item_3: Mapped[int | None] = mapped_column(SmallInteger)
+    item_4: Mapped[int | None] = mapped_column(SmallInteger)
+    item_5: Mapped[int | None] = mapped_column(SmallInteger)
+    item_6: Mapped[int | None] = mapped_column(SmallInteger)
+    item_7: Mapped[int | None] = mapped_column(SmallInteger)
+    item_8: Mapped[int | None] = mapped_column(SmallInteger)
+    item_9: Mapped[int | None] = mapped_column(SmallInteger)
+    item_10: Mapped[int | None] = mapped_column(SmallInteger)
+    score: Mapped[float | None] = mapped_column(Float)
+    prorated: Mapped[bool] = mapped_column(Boolean, default=False)
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+MARTS = {
+    "referrals": Referral.__table__,
+    "contacts": Contact.__table__,
+    "feedback": Feedback.__table__,
+    "outcomes": Outcome.__table__,
+}

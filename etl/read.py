@@ -1,0 +1,350 @@
+"""Extract: open a CSV or XLSX export, find its header and entity, and stream its data rows.
+
+Everything is read as text; parsing belongs to validation. Only the columns the entity uses are
+read: identifying columns (names, addresses, free text...) are dropped here and only their
+headers are reported. Title rows, blank rows, footers and repeated header rows are not data rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from etl.parsers import normalise_header
+from etl.profiles import Profile
+from etl.schema import ENTITIES, IDENTIFYING_HEADER_WORDS, required_columns
+
+PREVIEW_ROWS = 50
+_FOOTER = re.compile(
+    r"^(grand\s*total|total|count|report generated|generated|end of report)\b", re.I
+)
+_RUN_ON = re.compile(r"\brun\b.*?\bon\s+(?P<when>\d.*?)\s*$", re.I)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+class FileRefused(Exception):
+    """The whole file is refused; the message says why in plain words."""
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    fmt: str  # "csv" | "xlsx"
+    entity: str
+    header_row: int  # 1-based line (CSV) or sheet row (XLSX) of the header
+    header: list[str]  # normalised header cells
+    columns: dict[int, str]  # source column index -> canonical key ("x" or "x__time")
+    preamble: list[str]
+    ignored: list[str] = field(default_factory=list)
+    identifying: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+    @property
+    def run_on_text(self) -> str | None:
+        """The date-time of a "Run by ... on <date time>" line above the header, if any."""
+        for line in self.preamble:
+            m = _RUN_ON.search(line)
+            if m:
+                return m.group("when")
+        return None
+
+
+def _is_identifying(norm: str) -> bool:
+    return any(word in norm for word in IDENTIFYING_HEADER_WORDS)
+
+
+def _match(cells: list[str], profile: Profile) -> tuple[str, dict[int, str], int] | None:
+    """The best entity for a candidate header row: (entity, columns, missing-required)."""
+    best = None
+    for entity in ENTITIES:
+        aliases = profile.headers[entity]
+        columns: dict[int, str] = {}
+        seen: set[str] = set()
+        for i, cell in enumerate(cells):
+            hit = aliases.get(normalise_header(cell))
+            if hit is None:
+                continue
+            key = hit[0] if hit[1] == "value" else f"{hit[0]}__time"
+            if key not in seen:
+                seen.add(key)
+                columns[i] = key
+        missing = sum(1 for c in required_columns(entity) if c not in seen)
+        score = (missing == 0, len(columns), -missing)
+        if best is None or score > best[0]:
+            best = (score, entity, columns, missing)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _locate_header(rows: list[list[str]], profile: Profile) -> tuple[int, str, dict[int, str]]:
+    """Index of the header row in `rows`, its entity and column map; refuses when none fits."""
+    partial = None
+    for idx, cells in enumerate(rows):
+        entity, columns, missing = _match(cells, profile)
+        if missing == 0 and len(columns) >= 2:
+            return idx, entity, columns
+        if len(columns) >= 2 and (partial is None or len(columns) > len(partial[2])):
+            partial = (idx, entity, columns)
+    if partial is None:
+        raise FileRefused(
+            "No header row was found: none of the first rows has the column names of a "
+            "referrals, contacts, feedback or outcomes export (for example 'Referral ID', "
+            "'Client ID', 'Contact ID', 'Response Date'). Check that this is a caseload export "
+            "and that the right source profile is used."
+        )
+    idx, entity, columns = partial
+    found = [c for c in rows[idx] if c.strip()]
+    have = {k for k in columns.values()}
+    missing = [c for c in required_columns(entity) if c not in have]
+    raise FileRefused(
+        f"This looks like a {entity} export, but required columns are missing: "
+        f"{', '.join(missing)}. Columns found: {', '.join(found)}. Add the missing columns to "
+        "the export, or teach a source profile the names this system uses."
+    )
+
+
+def _describe(src: SourceFile, rows: list[str]) -> None:
+    used = set(src.columns)
+    for i, cell in enumerate(rows):
+        if i in used or not cell.strip():
+            continue
+        (src.identifying if _is_identifying(normalise_header(cell)) else src.ignored).append(cell)
+
+
+def detect_encoding(path: Path) -> str:
+    """The text encoding of a CSV: BOMs first, then strict UTF-8, then Windows-1252."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    for encoding in ("utf-8", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    if b"\x00" in block:
+                        raise FileRefused(
+                            "The file is not text (it contains binary data), so it cannot be "
+                            "read as a CSV export."
+                        )
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused(
+        "The file's characters could not be decoded (it is neither UTF-8, UTF-16 nor "
+        "Windows-1252 text). Export it again as CSV (UTF-8) or as an Excel workbook."
+    )
+
+
+def open_source(path: Path, profile: Profile) -> SourceFile:
+    """Inspect a file: format, encoding, header, entity and the columns to read."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _open_csv(path, profile)
+    if suffix in (".xlsx", ".xlsm"):
+        return _open_xlsx(path, profile)
+    raise FileRefused(
+        f"'{path.name}' is not a CSV or Excel (.xlsx) file, so it was not read. Export the "
+        "report as CSV or XLSX."
+    )
+
+
+def _open_csv(path: Path, profile: Profile) -> SourceFile:
+    encoding = detect_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        text = "".join(line for _, line in zip(range(PREVIEW_ROWS * 2), fh, strict=False))
+    counts = {d: text.count(d) for d in (",", ";", "\t")}
+    last: FileRefused | None = None
+    for delimiter in sorted(counts, key=counts.get, reverse=True):
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        rows, line_ends = [], []
+        for row in reader:
+            rows.append(row)
+            line_ends.append(reader.line_num)
+            if len(rows) >= PREVIEW_ROWS:
+                break
+        try:
+            idx, entity, columns = _locate_header(rows, profile)
+        except FileRefused as exc:
+            last = last or exc
+            continue
+        src = SourceFile(
+            path,
+            "csv",
+            entity,
+            line_ends[idx],
+            [normalise_header(c) for c in rows[idx]],
+            columns,
+            [" ".join(c for c in r if c.strip()) for r in rows[:idx]],
+            encoding=encoding,
+            delimiter=delimiter,
+        )
+        _describe(src, rows[idx])
+        return src
+    assert last is not None
+    raise last
+
+
+def _cell_text(value: object, number_format: str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        fmt = (number_format or "").lower()
+        if value.time() == dt.time(0) and "h" not in fmt:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def _load_sheet(path: Path, profile: Profile):  # noqa: ANN202
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic == OLE_MAGIC:
+        raise FileRefused(
+            "The workbook is password-protected (or saved in the old .xls format), so it "
+            "cannot be read. Remove the password or save it as .xlsx, then export again."
+        )
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise FileRefused(
+            "The workbook is damaged or incomplete and could not be opened. Export it again."
+        ) from exc
+    if profile.sheet:
+        if profile.sheet not in wb.sheetnames:
+            raise FileRefused(
+                f"The workbook has no sheet called '{profile.sheet}' (the source profile asks "
+                f"for it). Sheets found: {', '.join(wb.sheetnames)}."
+            )
+        return wb, wb[profile.sheet]
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise FileRefused("The workbook has no visible sheet to read.")
+    return wb, visible[0]
+
+
+def _xlsx_rows(ws, min_row: int = 1) -> Iterator[tuple[int, list]]:  # noqa: ANN001
+    for offset, row in enumerate(ws.iter_rows(min_row=min_row)):
+        yield (
+            min_row + offset,
+            [_cell_text(c.value, getattr(c, "number_format", None)) for c in row],
+        )
+
+
+def _open_xlsx(path: Path, profile: Profile) -> SourceFile:
+    wb, ws = _load_sheet(path, profile)
+    try:
+        preview = []
+        for number, cells in _xlsx_rows(ws):
+            preview.append((number, cells))
+            if len(preview) >= PREVIEW_ROWS:
+                break
+    finally:
+        wb.close()
+    rows = [cells for _, cells in preview]
+    idx, entity, columns = _locate_header(rows, profile)
+    src = SourceFile(
+        path,
+        "xlsx",
+        entity,
+        preview[idx][0],
+        [normalise_header(c) for c in rows[idx]],
+        columns,
+        [" ".join(c for c in r if c.strip()) for r in rows[:idx]],
+        sheet=ws.title,
+    )
+    _describe(src, rows[idx])
+    return src
+
+
+def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
+    cols = sorted(src.columns)
+    if src.fmt == "csv":
+        try:
+            reader = pd.read_csv(
+                src.path,
+                sep=src.delimiter,
+                encoding=src.encoding,
+                header=None,
+                skiprows=src.header_row,
+                usecols=cols,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                chunksize=size,
+                engine="c",
+            )
+            first = src.header_row + 1
+            for chunk in reader:
+                chunk = chunk.reindex(columns=cols).fillna("")
+                chunk.insert(0, "_row", range(first, first + len(chunk)))
+                first += len(chunk)
+                yield chunk
+        except pd.errors.ParserError as exc:
+            raise FileRefused(
+                "A row of the file has more columns than its header (often a stray delimiter "
+                f"or an unclosed quote), so the file could not be read safely: {exc}"
+            ) from exc
+        return
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    try:
+        ws = wb[src.sheet]
+        buf: list[list] = []
+        for number, cells in _xlsx_rows(ws, src.header_row + 1):
+            buf.append([number] + [cells[i] if i < len(cells) else "" for i in cols])
+            if len(buf) >= size:
+                yield pd.DataFrame(buf, columns=["_row", *cols])
+                buf = []
+        if buf:
+            yield pd.DataFrame(buf, columns=["_row", *cols])
+    finally:
+        wb.close()
+
+
+def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
+    """Data rows in chunks: `_row` (source row number) and one text column per canonical key.
+
+    Blank rows, footer rows and repeated header rows are dropped here: they are not data rows.
+    """
+    cols = sorted(src.columns)
+    header = [src.header[i] for i in cols]
+    for chunk in _raw_chunks(src, size):
+        values = chunk[cols].apply(lambda s: s.astype(str).str.strip())
+        blank = (values == "").all(axis=1)
+        repeated = pd.Series(True, index=values.index)
+        for col, name in zip(cols, header, strict=True):
+            repeated &= values[col].str.lower().str.replace(r"[^0-9a-z]", "", regex=True) == name
+        first = values.replace("", pd.NA).bfill(axis=1).iloc[:, 0].fillna("")
+        footer = first.str.match(_FOOTER)
+        keep = ~(blank | repeated | footer)
+        out = values[keep].rename(columns=src.columns)
+        out.insert(0, "_row", chunk.loc[keep, "_row"].astype(int))
+        if len(out):
+            yield out.reset_index(drop=True)

@@ -1,0 +1,127 @@
+"""One ETL run: the given files, or every new file in the inbox, moved to archive/ or failed/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from etl import ledger, settings
+from etl.ledger import FileReport
+from etl.load import load_file
+from etl.profiles import load_profile
+
+SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Files waiting in the inbox, oldest first (then by name). Reports are not inputs."""
+    if not inbox.is_dir():
+        return []
+    files = [
+        f
+        for f in inbox.iterdir()
+        if f.is_file() and not f.name.startswith(".") and not f.name.endswith(".report.txt")
+    ]
+    return sorted(files, key=lambda f: (f.stat().st_mtime, f.name))
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    n = 1
+    while target.exists():
+        target = folder / f"{Path(name).stem}.{n}{Path(name).suffix}"
+        n += 1
+    return target
+
+
+def file_away(path: Path, report: FileReport) -> Path:
+    """Move an inbox file to archive/ (loaded or skipped) or failed/ (refused, with a report)."""
+    folder = path.parent / ("failed" if report.status == "refused" else "archive")
+    folder.mkdir(exist_ok=True)
+    target = _free_name(folder, path.name)
+    shutil.move(str(path), target)
+    if report.status == "refused":
+        target.with_name(target.name + ".report.txt").write_text(
+            f"{path.name} was not loaded.\n\n{report.message}\n\n"
+            "Nothing from this file was written to the warehouse. Fix the problem and put the "
+            "corrected file in the inbox again.\n",
+            encoding="utf-8",
+        )
+    return target
+
+
+def _progress_bar(path: Path):  # noqa: ANN202
+    if not sys.stderr.isatty() or path.stat().st_size < 5_000_000:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=path.name, unit=" rows", unit_scale=True, file=sys.stderr, leave=False)
+    return bar, bar.update
+
+
+def run(
+    engine: Engine,
+    paths: list[Path] | None = None,
+    profile: str = "default",
+    exported_at: dt.datetime | None = None,
+) -> list[FileReport]:
+    """Load `paths`, or the inbox when none are given. Raises ConfigError before touching
+    anything when the pseudonym key or the profile is missing."""
+    settings.pseudonym_key()
+    prof = load_profile(profile)
+    from_inbox = paths is None
+    files = inbox_files(settings.inbox_dir()) if from_inbox else list(paths)
+    run_id = ledger.start_run(engine)
+    reports = []
+    for path in files:
+        if not path.is_file():
+            report = FileReport(path=path.name, message=f"There is no file at {path}.")
+            ledger.record_file(engine, run_id, report, None, ledger.utcnow())
+        else:
+            bar, update = _progress_bar(path)
+            report = load_file(engine, path, prof, run_id, exported_at, update)
+            if bar is not None:
+                bar.close()
+            if from_inbox:
+                file_away(path, report)
+        reports.append(report)
+    ledger.finish_run(engine, run_id, reports)
+    return reports
+
+
+def describe(report: FileReport) -> str:
+    """The human-readable report of one file."""
+    head = f"{report.path}: {report.status}"
+    if report.entity:
+        head += f" ({report.entity})"
+    lines = [head]
+    if report.status == "refused":
+        lines.append(f"  {report.message}")
+        return "\n".join(lines)
+    if report.status == "skipped":
+        lines.append(f"  {report.message}")
+        return "\n".join(lines)
+    lines.append(
+        f"  read {report.read}: inserted {report.inserted}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, quarantined {report.quarantined}"
+        + ("  (adds up)" if report.adds_up else "  (DOES NOT ADD UP)")
+    )
+    for code, n in sorted(report.quarantine_reasons.items()):
+        lines.append(f"  quarantined, {code.replace('_', ' ')}: {n}")
+    for code, n in sorted(report.warning_reasons.items()):
+        lines.append(f"  warning, {code.replace('_', ' ')}: {n}")
+    if report.orphans:
+        lines.append(f"  orphans (their referral has not arrived yet): {report.orphans}")
+    if report.orphans_linked:
+        lines.append(f"  earlier orphans now linked to their referral: {report.orphans_linked}")
+    if report.identifying_columns_ignored:
+        cols = ", ".join(report.identifying_columns_ignored)
+        lines.append(f"  ignored identifying columns (never loaded): {cols}")
+    if report.ignored_columns:
+        lines.append(f"  ignored unknown columns: {', '.join(report.ignored_columns)}")
+    lines.append(f"  export time {report.exported_at} (from the {report.exported_at_source})")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Every setting the project reads, declared once: name, default and help.
+
+Settings come from the environment. ``tests/test_settings.py`` fails when a setting declared here
+is not documented in the README, so the README table stays complete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the warehouse. Empty: a SQLite file `warehouse.db` in SIS_INSTANCE.",
+    ),
+    Setting("SIS_INSTANCE", "instance", "Folder for local state: SQLite file, inbox, profiles."),
+    Setting(
+        "SIS_INBOX",
+        "",
+        "Folder the case-management exports are dropped into. Empty: `inbox` in SIS_INSTANCE.",
+    ),
+    Setting(
+        "SIS_PROFILES",
+        "",
+        "Folder of source-profile TOML files. Empty: `profiles` in SIS_INSTANCE.",
+    ),
+    Setting(
+        "SIS_PSEUDONYM_KEY",
+        "",
+        "Secret key for HMAC-SHA256 pseudonyms of client ids and NHS numbers. Required "
+        "outside demo mode; make one with `python -c 'import secrets; print(secrets.token_hex(32))'`.",
+        secret=True,
+    ),
+    Setting(
+        "SIS_ENV",
+        "production",
+        "`production` or `demo`. Demo mode uses a fixed, public pseudonym key.",
+    ),
+    Setting(
+        "SIS_CHUNK_ROWS",
+        "100000",
+        "Rows read, validated and staged at a time; bounds the ETL's memory.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+DEMO_PSEUDONYM_KEY = "demo-only-not-secret"
+
+
+def get(name: str) -> str:
+    """The value of a declared setting: the environment's, else its default."""
+    setting = _BY_NAME[name]
+    value = os.environ.get(name, "")
+    return value if value != "" else setting.default
+
+
+def instance_dir() -> Path:
+    return Path(get("SIS_INSTANCE"))
+
+
+def database_url() -> str:
+    url = get("DATABASE_URL")
+    if url:
+        return url
+    path = instance_dir() / "warehouse.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def inbox_dir() -> Path:
+    return Path(get("SIS_INBOX") or instance_dir() / "inbox")
+
+
+def profiles_dir() -> Path:
+    return Path(get("SIS_PROFILES") or instance_dir() / "profiles")
+
+
+def is_demo() -> bool:
+    return get("SIS_ENV") == "demo"
+
+
+def chunk_rows() -> int:
+    return max(1000, int(get("SIS_CHUNK_ROWS")))
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says how to fix it."""
+
+
+def pseudonym_key() -> bytes:
+    key = get("SIS_PSEUDONYM_KEY")
+    if key:
+        return key.encode()
+    if is_demo():
+        return DEMO_PSEUDONYM_KEY.encode()
+    raise ConfigError(
+        "SIS_PSEUDONYM_KEY is not set, so people cannot be pseudonymised and nothing was loaded. "
+        "Make a key once with `python -c 'import secrets; print(secrets.token_hex(32))'`, keep it "
+        "secret and unchanged (changing it breaks the link between old and new loads), and set "
+        "it in the environment. For a demonstration only, set SIS_ENV=demo instead."
+    )
