@@ -108,5 +108,37 @@ def demo_data(directory: Path, referrals: int, seed: int, months: int, shapes: s
         click.echo(str(path))
 
 
+@main.command()
+@click.option("--port", default=8050, show_default=True)
+@click.option("--referrals", default=3000, show_default=True, help="Size of the demo service.")
+def demo(port: int, referrals: int) -> None:
+    """Set up a demo warehouse (SQLite, simulated data) and serve the dashboard on it."""
+    import os
+
+    from sqlalchemy import func, select
+
+    from etl import runner
+    from etl.db import upgrade
+    from etl.demo import write_demo_exports
+    from etl.models import EtlFile
+
+    os.environ["SIS_ENV"] = "demo"
+    engine = _engine()
+    upgrade(engine)
+    with engine.connect() as conn:
+        loaded = conn.execute(select(func.count()).select_from(EtlFile)).scalar()
+    if not loaded:
+        inbox = settings.inbox_dir()
+        inbox.mkdir(parents=True, exist_ok=True)
+        click.echo(f"Writing a simulated service's exports ({referrals} referrals) to {inbox}")
+        write_demo_exports(inbox, referrals, seed=1)
+        for report in runner.run(engine):
+            click.echo(runner.describe(report))
+    click.echo(f"Dashboard on http://127.0.0.1:{port} (Ctrl+C stops it)")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    os.execv(gunicorn, [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                        "dashboard.app:server"])
+
+
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = (
     "excel_serial",  # 45719 (date only), 45719.458333 (with time); 1900 date system
 )
 
+_TEXT_DATE_FORMATS = DEFAULT_DATE_FORMATS[:-1]  # all but excel_serial
 _MSG_DATE = "date is not in a recognised day-first format (day/month/year)"
 _MSG_NO_DATE = "date does not exist in the calendar (day or month out of range)"
 _MSG_MONTH = "date has a month name that is not recognised"
@@ -224,9 +225,9 @@ def parse_time(value: Any) -> time | None:
     seconds = _clock_seconds(s)
     if seconds is None and _FRACTION_RE.fullmatch(s):
         seconds = math.floor(float(s) * 86400 + 0.5)
-    if seconds is None:  # a full date-time in a time column: keep its time
+    if seconds is None:  # a written date-time in a time column: keep its time
         try:
-            parsed = _parse_text(s, DEFAULT_DATE_FORMATS)
+            parsed = _parse_text(s, _TEXT_DATE_FORMATS)
         except ParseError:
             raise ParseError(_MSG_TIME) from None
         if not parsed[1]:
@@ -295,6 +296,8 @@ def normalise_nhs_number(value: Any) -> str | None:
     """10 digits from '401 023 2137', "'4010232137", '4010232137.0', '401-023-2137'; checked."""
     if _blank(value):
         return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
+        value = str(int(value)).zfill(10)  # a numeric cell has lost any leading zeros
     s = _text(value).lstrip("'")
     if _SCI_RE.fullmatch(s):
         raise ParseError(
