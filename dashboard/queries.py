@@ -18,9 +18,19 @@ def engine() -> Engine:
 def recent_files(limit: int = 20) -> list[dict]:
     f = EtlFile.__table__
     stmt = (
-        select(f.c.finished_at, f.c.file_name, f.c.entity, f.c.status, f.c.rows_read,
-               f.c.inserted, f.c.updated, f.c.unchanged, f.c.quarantined, f.c.orphans,
-               f.c.message)
+        select(
+            f.c.finished_at,
+            f.c.file_name,
+            f.c.entity,
+            f.c.status,
+            f.c.rows_read,
+            f.c.inserted,
+            f.c.updated,
+            f.c.unchanged,
+            f.c.quarantined,
+            f.c.orphans,
+            f.c.message,
+        )
         .order_by(f.c.file_id.desc())
         .limit(limit)
     )

@@ -136,8 +136,10 @@ def demo(port: int, referrals: int) -> None:
             click.echo(runner.describe(report))
     click.echo(f"Dashboard on http://127.0.0.1:{port} (Ctrl+C stops it)")
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    os.execv(gunicorn, [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                        "dashboard.app:server"])
+    os.execv(
+        gunicorn,
+        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "dashboard.app:server"],
+    )
 
 
 if __name__ == "__main__":

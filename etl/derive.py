@@ -38,6 +38,15 @@ def _datetime(v, res, chunk, name: str) -> tuple[list, list, list]:  # noqa: ANN
     return utc, local, known
 
 
+def _no_date(chunk: pd.DataFrame, name: str) -> pd.Series:
+    """Rows whose date column is blank or a sentinel meaning blank (01/01/1900...)."""
+    if name not in chunk.columns:
+        return pd.Series(True, index=chunk.index)
+    raw = chunk[name]
+    blank = [u for u in raw.unique() if u == "" or p.is_blank_sentinel(u)]
+    return raw.isin(blank)
+
+
 def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     out = pd.DataFrame(index=chunk.index)
     out["referral_id"] = v.parse(res, chunk, "referral_id")
@@ -117,9 +126,8 @@ def contacts(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     out["occurred_at"] = _datetime(v, res, chunk, "occurred_at")[0]
     for name in ("duration_minutes", "method", "outcome", "practitioner"):
         out[name] = v.parse(res, chunk, name)
-    raw_sched = chunk.get("scheduled_at", pd.Series("", index=chunk.index))
-    raw_occ = chunk.get("occurred_at", pd.Series("", index=chunk.index))
-    neither = (raw_sched == "") & (raw_occ == "")
+    no_sched = _no_date(chunk, "scheduled_at")
+    neither = no_sched & _no_date(chunk, "occurred_at")
     v._fail(
         res,
         chunk,
@@ -132,7 +140,7 @@ def contacts(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     v._fail(
         res,
         chunk,
-        appointment & (raw_sched == "") & ~neither,
+        appointment & no_sched & ~neither,
         "scheduled_at",
         "missing_required",
         "An appointment needs the date it was booked for.",

@@ -296,8 +296,10 @@ def normalise_nhs_number(value: Any) -> str | None:
     """10 digits from '401 023 2137', "'4010232137", '4010232137.0', '401-023-2137'; checked."""
     if _blank(value):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value):
-        value = str(int(value)).zfill(10)  # a numeric cell has lost any leading zeros
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value).zfill(10)  # a numeric cell has lost any leading zeros
     s = _text(value).lstrip("'")
     if _SCI_RE.fullmatch(s):
         raise ParseError(

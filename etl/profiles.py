@@ -44,16 +44,23 @@ class Profile:
         return self.labels.get(domain, {}).get(normalise_label(value))
 
 
-def _merge(into: dict, extra: dict) -> None:
+def _merge(into: dict, extra: dict, name: str) -> None:
     for entity in ENTITIES:
         for section in ("columns", "time_columns"):
             for col, aliases in extra.get(entity, {}).get(section, {}).items():
                 into.setdefault(entity, {}).setdefault(section, {}).setdefault(col, [])
                 into[entity][section][col] += list(aliases)
     for domain, codes in extra.get("labels", {}).items():
+        known = into.get("labels", {}).get(domain)
+        if known is None:
+            raise ProfileError(f"Profile {name!r}: there are no labels called {domain!r}.")
         for code, labels in codes.items():
-            into.setdefault("labels", {}).setdefault(domain, {}).setdefault(code, [])
-            into["labels"][domain][code] += list(labels)
+            if code not in known:  # a profile adds labels; the codes are the contract's
+                raise ProfileError(
+                    f"Profile {name!r}: {code!r} is not one of the {domain!r} codes; "
+                    f"use one of {', '.join(known)}."
+                )
+            known[code] += list(labels)
     for key in ("date_formats", "sheet"):
         if key in extra:
             into[key] = extra[key]
@@ -93,5 +100,5 @@ def load_profile(name: str = "default", folder: Path | None = None) -> Profile:
             extra = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ProfileError(f"The source profile {path.name} is not valid TOML: {exc}") from exc
-        _merge(raw, extra)
+        _merge(raw, extra, name)
     return _build(name, raw)

@@ -27,6 +27,7 @@ PREVIEW_ROWS = 50
 _FOOTER = re.compile(
     r"^(grand\s*total|total|count|report generated|generated|end of report)\b", re.I
 )
+_COUNTS = r"[0-9\s.,:%+-]*"  # what a footer holds besides its label
 _RUN_ON = re.compile(r"\brun\b.*?\bon\s+(?P<when>\d.*?)\s*$", re.I)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
@@ -49,6 +50,7 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    width: int = 0  # most cells in a row near the top of a CSV
 
     @property
     def run_on_text(self) -> str | None:
@@ -193,6 +195,7 @@ def _open_csv(path: Path, profile: Profile) -> SourceFile:
             [" ".join(c for c in r if c.strip()) for r in rows[:idx]],
             encoding=encoding,
             delimiter=delimiter,
+            width=max(len(r) for r in rows),
         )
         _describe(src, rows[idx])
         return src
@@ -281,8 +284,13 @@ def _open_xlsx(path: Path, profile: Profile) -> SourceFile:
     return src
 
 
+def _read_columns(src: SourceFile) -> list[int]:
+    """The columns read: the entity's, and the first column (where footer labels sit)."""
+    return sorted(set(src.columns) | {0})
+
+
 def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
-    cols = sorted(src.columns)
+    cols = _read_columns(src)
     if src.fmt == "csv":
         try:
             reader = pd.read_csv(
@@ -290,6 +298,8 @@ def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
                 sep=src.delimiter,
                 encoding=src.encoding,
                 header=None,
+                # Named columns: a blank line or a short row (trailing cells left out) is padded.
+                names=range(max(src.width, len(src.header), cols[-1] + 1)),
                 skiprows=src.header_row,
                 usecols=cols,
                 dtype=str,
@@ -305,6 +315,8 @@ def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
                 chunk.insert(0, "_row", range(first, first + len(chunk)))
                 first += len(chunk)
                 yield chunk
+        except pd.errors.EmptyDataError:
+            return  # nothing after the header
         except pd.errors.ParserError as exc:
             raise FileRefused(
                 "A row of the file has more columns than its header (often a stray delimiter "
@@ -332,17 +344,27 @@ def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
     """Data rows in chunks: `_row` (source row number) and one text column per canonical key.
 
     Blank rows, footer rows and repeated header rows are dropped here: they are not data rows.
+    A footer's label may sit in a first column that is not loaded (a name column, say); the row
+    is then a footer only if its loaded cells hold nothing but counts and a required one is blank.
     """
     cols = sorted(src.columns)
     header = [src.header[i] for i in cols]
+    required = [i for i, key in src.columns.items() if key in required_columns(src.entity)]
     for chunk in _raw_chunks(src, size):
-        values = chunk[cols].apply(lambda s: s.astype(str).str.strip())
+        if chunk.empty:
+            continue
+        read = chunk[_read_columns(src)].apply(lambda s: s.astype(str).str.strip())
+        values = read[cols]
         blank = (values == "").all(axis=1)
         repeated = pd.Series(True, index=values.index)
         for col, name in zip(cols, header, strict=True):
             repeated &= values[col].str.lower().str.replace(r"[^0-9a-z]", "", regex=True) == name
         first = values.replace("", pd.NA).bfill(axis=1).iloc[:, 0].fillna("")
         footer = first.str.match(_FOOTER)
+        if 0 not in src.columns:
+            counts = values.apply(lambda s: s.str.fullmatch(_COUNTS)).all(axis=1)
+            gaps = (values[required] == "").any(axis=1)
+            footer |= read[0].str.match(_FOOTER) & counts & gaps
         keep = ~(blank | repeated | footer)
         out = values[keep].rename(columns=src.columns)
         out.insert(0, "_row", chunk.loc[keep, "_row"].astype(int))

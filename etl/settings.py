@@ -39,8 +39,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SIS_PSEUDONYM_KEY",
         "",
-        "Secret key for HMAC-SHA256 pseudonyms of client ids and NHS numbers. Required "
-        "outside demo mode; make one with `python -c 'import secrets; print(secrets.token_hex(32))'`.",
+        "Secret key for HMAC-SHA256 pseudonyms of client ids and NHS numbers. Required outside "
+        "demo mode; make one with "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`.",
         secret=True,
     ),
     Setting(

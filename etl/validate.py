@@ -24,6 +24,7 @@ from etl.applying import apply_unique
 from etl.profiles import Profile
 from etl.schema import SCHEMAS, Column
 
+ID_MAX = 64  # the marts' id columns are String(64)
 # Columns whose raw values are never copied into the quarantine or a message.
 SECRET_COLUMNS = frozenset({"client_id", "nhs_number", "date_of_birth", "postcode", "age"})
 
@@ -118,7 +119,7 @@ class Validator:
             res.failures.append(
                 {
                     "source_row": int(chunk.at[idx, "_row"]),
-                    "record_key": keys.at[idx] or None,
+                    "record_key": keys.at[idx][:200] or None,
                     "reason_code": code,
                     "reason": reasons.at[idx] if reasons is not None else reason,
                     "column_name": column,
@@ -140,7 +141,9 @@ class Validator:
             res.warnings.append(
                 {
                     "source_row": int(chunk.at[idx, "_row"]),
-                    "record_key": chunk.at[idx, key_col] if key_col in chunk.columns else None,
+                    "record_key": chunk.at[idx, key_col][:200]
+                    if key_col in chunk.columns
+                    else None,
                     "code": code,
                     "column_name": column,
                     "message": message.at[idx] if isinstance(message, pd.Series) else message,
@@ -151,15 +154,15 @@ class Validator:
         """The parsed values of one canonical column; failures and blanks of required recorded."""
         col: Column = self.schema[name]
         if name not in chunk.columns:
-            return pd.Series(None, index=chunk.index, dtype=object)
+            return pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
         raw = chunk[name]
         fn = self._parser(col)
         values, errors = apply_unique(raw, fn)
-        if col.required:
+        if col.required:  # blank, or a sentinel that means blank (01/01/1900...)
             self._fail(
                 res,
                 chunk,
-                raw == "",
+                values.isna() & errors.isna(),
                 name,
                 "missing_required",
                 f"{name} is blank, but every {self.entity} row needs it.",
@@ -175,7 +178,7 @@ class Validator:
     def _parser(self, col: Column) -> Callable:
         formats = self.profile.date_formats or p.DEFAULT_DATE_FORMATS
         if col.kind == "id":
-            return p.normalise_id
+            return _parse_id
         if col.kind == "text":
             return lambda v: v.strip()[:100] or None
         if col.kind == "code":
@@ -213,8 +216,9 @@ class Validator:
         return parse_code
 
     def row_hash(self, frame: pd.DataFrame) -> pd.Series:
-        cols = MART_COLUMNS[self.entity]
-        text = frame[cols].astype(str)
+        # One fixed text form per value, so a row's hash never depends on its neighbours (pandas
+        # prints a datetime column without times when all are midnight, a blank as None or NaT).
+        text = frame[MART_COLUMNS[self.entity]].apply(_hash_text)
         return pd.util.hash_pandas_object(text, index=False).astype(np.int64)
 
     # -- entry point ----------------------------------------------------------------------------
@@ -227,6 +231,20 @@ class Validator:
         frame["row_hash"] = self.row_hash(frame) if len(frame) else pd.Series(dtype=np.int64)
         res.good = frame
         return res
+
+
+def _hash_text(col: pd.Series) -> pd.Series:
+    """A column as text for the row hash: blanks as "", datetimes always with their time."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    return col.astype(object).where(col.notna(), "").astype(str)
+
+
+def _parse_id(value: str) -> str | None:
+    out = p.normalise_id(value)
+    if out is not None and len(out) > ID_MAX:
+        raise p.ParseError(f"the id is longer than {ID_MAX} characters.")
+    return out
 
 
 def _parse_number(value: str) -> float | None:

@@ -70,8 +70,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def load(engine: Engine):  # noqa: ANN201
     """load(*paths, exported_at=..., profile=...) -> list of FileReport."""
 
-    def _load(*paths: Path, exported_at: dt.datetime | None = SAMPLE_EXPORTED_AT,
-              profile: str = "default") -> list:
+    def _load(
+        *paths: Path, exported_at: dt.datetime | None = SAMPLE_EXPORTED_AT, profile: str = "default"
+    ) -> list:
         return runner.run(engine, list(paths), profile, exported_at)
 
     return _load
@@ -79,8 +80,9 @@ def load(engine: Engine):  # noqa: ANN201
 
 @pytest.fixture
 def samples() -> list[Path]:
-    return [SAMPLES / n for n in ("referrals_basic.csv", "contacts_report.xlsx",
-                                  "feedback_cp1252.csv")]
+    return [
+        SAMPLES / n for n in ("referrals_basic.csv", "contacts_report.xlsx", "feedback_cp1252.csv")
+    ]
 
 
 def table_rows(engine: Engine, table: str, order: str = "") -> list[dict]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import math
-from decimal import ROUND_HALF_UP, Decimal
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import assume, given, settings
@@ -422,6 +421,9 @@ DURATION_EXAMPLES = [
     ("90.0", 90),
     ("89.5", 90),
     ("89.4", 89),
+    ("0.5", 1),  # halves round up, not to even
+    ("2.5 mins", 3),
+    ("90.5", 91),
     ("0", 0),
     ("600", 600),
     ("10h", 600),
@@ -456,6 +458,16 @@ def test_parse_duration_rejects(raw) -> None:
 )  # fmt: skip
 def test_nhs_number_normalises(raw) -> None:
     assert normalise_nhs_number(raw) == "4010232137"
+
+
+def test_numeric_nhs_cells_get_their_leading_zeros_back_but_text_does_not() -> None:
+    assert normalise_nhs_number(123456789) == "0123456789"
+    assert normalise_nhs_number(123456789.0) == "0123456789"
+    assert normalise_nhs_number("0123456789") == "0123456789"
+    with pytest.raises(ParseError, match="not ten digits"):
+        normalise_nhs_number("123456789")
+    with pytest.raises(ParseError, match="not ten digits"):
+        normalise_nhs_number(float("inf"))
 
 
 def test_nhs_number_failures_have_distinct_messages() -> None:
@@ -555,7 +567,9 @@ def test_postcode_district(raw, district) -> None:
     assert postcode_district(raw) == district
 
 
-@pytest.mark.parametrize("raw", ["BS14 DJ", "BS1 4D", "12345", "ABC 1DE", "BS1 4DJX", "not known"])
+@pytest.mark.parametrize(
+    "raw", ["BS14 DJ", "BS1 4D", "12345", "ABC 1DE", "BS1 4DJX", "BS1 ADJ", "BS1 4D1", "not known"]
+)
 def test_postcode_district_rejects(raw) -> None:
     with pytest.raises(ParseError, match="postcode"):
         postcode_district(raw)

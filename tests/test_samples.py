@@ -22,7 +22,9 @@ def test_samples_load_with_the_readme_counts(load, samples) -> None:
     assert reports["referrals_basic.csv"].warning_reasons == {"nhs_number_dropped": 1}
     assert reports["referrals_basic.csv"].identifying_columns_ignored == ["Client Name"]
     assert reports["contacts_report.xlsx"].quarantine_reasons == {
-        "unknown_code": 1, "before_referral": 1}
+        "unknown_code": 1,
+        "before_referral": 1,
+    }
     assert reports["contacts_report.xlsx"].orphans == 1
     assert reports["contacts_report.xlsx"].identifying_columns_ignored == ["Notes"]
     assert reports["feedback_cp1252.csv"].quarantine_reasons == {"unknown_code": 1}
@@ -31,8 +33,9 @@ def test_samples_load_with_the_readme_counts(load, samples) -> None:
 
 def test_the_right_rows_are_quarantined(engine, load, samples) -> None:
     load(*samples)
-    quarantined = {(q["entity"], q["record_key"], q["reason_code"])
-                   for q in table_rows(engine, "quarantine")}
+    quarantined = {
+        (q["entity"], q["record_key"], q["reason_code"]) for q in table_rows(engine, "quarantine")
+    }
     assert quarantined == {
         ("referrals", "R1009", "invalid_datetime"),
         ("contacts", "A17", "unknown_code"),
