@@ -6,13 +6,19 @@ from functools import cache
 
 from sqlalchemy import Engine, func, select
 
+from etl import settings
 from etl.db import make_engine
 from etl.models import EtlFile, Quarantine
 
 
 @cache
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
 def engine() -> Engine:
-    return make_engine()
+    """One engine (and pool) per warehouse URL, made on first use, never at import."""
+    return _engine_for(settings.database_url())
 
 
 def recent_files(limit: int = 20) -> list[dict]:

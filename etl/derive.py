@@ -204,20 +204,21 @@ def outcomes(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         score, pro, ok = score_measure(measure, values)
         scores.append(score)
         prorated.append(pro)
-        ranges.append(not ok)
+        ranges.append(None if ok else _first_out_of_range(measure, values))
         if given is not None and score is not None:
             mismatch.append(round(score, 1) != round(given, 1) if pro else score != given)
         else:
             mismatch.append(False)
-    v._fail(
-        res,
-        chunk,
-        pd.Series(ranges, index=chunk.index),
-        "item_1",
-        "out_of_range",
-        "An item score is outside the range the questionnaire allows.",
-        show_value=False,
-    )
+    ranges = pd.Series(ranges, index=chunk.index, dtype=object)
+    for item in ranges.dropna().unique():
+        v._fail(
+            res,
+            chunk,
+            ranges == item,
+            item,
+            "out_of_range",
+            "An item score is outside the range the questionnaire allows.",
+        )
     v._warn(
         res,
         chunk,
@@ -238,6 +239,15 @@ def outcomes(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         "The questionnaire is dated after the export was made.",
     )
     return out
+
+
+ITEM_RANGES = {"core10": (0, 4), "swemwbs": (1, 5)}
+
+
+def _first_out_of_range(measure: str, values: list[int | None]) -> str:
+    lo, hi = ITEM_RANGES[measure]
+    first = next(i for i, x in enumerate(values) if x is not None and not lo <= x <= hi)
+    return f"item_{first + 1}"
 
 
 def score_measure(measure: str | None, items: list[int | None]) -> tuple[float | None, bool, bool]:

@@ -66,7 +66,7 @@ def export_time(
             parsed = parsers.parse_datetime(
                 src.run_on_text, formats or parsers.DEFAULT_DATE_FORMATS
             )
-            if parsed:
+            if parsed and parsed[1]:  # a date without a time falls through to the next source
                 return parsed[0], "'Run ... on' line"
         except parsers.ParseError:
             pass

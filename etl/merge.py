@@ -48,6 +48,7 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     s, t = stg.name, mart.name
     on = " AND ".join(f"{t}.{c} = {s}.{c}" for c in keys)
     conn.exec_driver_sql(f"CREATE INDEX ix_{s}_key ON {s} ({k}, _row)")
+    conn.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{s}_row ON {s} (_row)")
 
     # 1. Conflicting duplicates: the same key with different values; all of them quarantined.
     conflict = f"({k}) IN (SELECT {k} FROM {s} GROUP BY {k} HAVING COUNT(DISTINCT row_hash) > 1)"

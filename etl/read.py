@@ -359,7 +359,9 @@ def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
         repeated = pd.Series(True, index=values.index)
         for col, name in zip(cols, header, strict=True):
             repeated &= values[col].str.lower().str.replace(r"[^0-9a-z]", "", regex=True) == name
-        first = values.replace("", pd.NA).bfill(axis=1).iloc[:, 0].fillna("")
+        first = values[cols[-1]]
+        for col in reversed(cols[:-1]):  # the first non-blank cell of each row
+            first = values[col].where(values[col] != "", first)
         footer = first.str.match(_FOOTER)
         if 0 not in src.columns:
             counts = values.apply(lambda s: s.str.fullmatch(_COUNTS)).all(axis=1)

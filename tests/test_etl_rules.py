@@ -179,6 +179,7 @@ BAD = [
     (OUT, "R1,CORE-10,05/03/2025,1,1,9,1,1,1,1,1,1,1,", "invalid_int", "item_3"),
     (OUT, "R1,CORE-10,05/03/2025,5,1,1,1,1,1,1,1,1,1,", "out_of_range", "item_1"),
     (OUT, "R1,SWEMWBS,05/03/2025,0,1,1,1,1,1,1,,,,", "out_of_range", "item_1"),
+    (OUT, "R1,CORE-10,05/03/2025,1,1,1,1,1,1,5,1,1,1,", "out_of_range", "item_7"),
     (OUT, "R1,CORE-10,05/03/2025,1,1,1,1,1,1,1,1,1,1,lots", "invalid_number", "total"),
     (OUT, "R1,CORE-10,32/03/2025,1,1,1,1,1,1,1,1,1,1,", "invalid_date", "administered_at"),
 ]
