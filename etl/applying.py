@@ -33,3 +33,16 @@ def apply_unique(series: pd.Series, fn: Callable) -> tuple[pd.Series, pd.Series]
         pd.Series(res, index=series.index, dtype=object),
         pd.Series(err, index=series.index, dtype=object),
     )
+
+
+def apply_unique_except(series: pd.Series, fn: Callable, plain: str) -> tuple[pd.Series, pd.Series]:
+    """As `apply_unique`, but values that fully match the regex `plain` are already canonical
+    and are kept as they are (a vectorised fast path for ids, which are mostly distinct)."""
+    ok = series.str.fullmatch(plain).fillna(False).astype(bool)
+    values = series.astype(object)
+    errors = pd.Series([None] * len(series), index=series.index, dtype=object)
+    if not ok.all():
+        rest_values, rest_errors = apply_unique(series[~ok], fn)
+        values = values.where(ok, rest_values)
+        errors = errors.where(ok, rest_errors)
+    return values, errors

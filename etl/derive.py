@@ -6,36 +6,19 @@ removed afterwards by the validator, so the functions derive every row as if it 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import pandas as pd
 
+from etl import datetimes
 from etl import parsers as p
-from etl.applying import apply_unique
 from etl.schema import APPOINTMENT_TYPES, HAPPENED_OUTCOMES
 
 
-def _datetime(v, res, chunk, name: str) -> tuple[list, list, list]:  # noqa: ANN001
-    """(UTC datetimes, London wall-clock datetimes, time known) of a datetime column, combined
-    with its separate time column when the export has one."""
-    parsed = list(v.parse(res, chunk, name))  # (local datetime, time_known) | None
-    time_col = f"{name}__time"
-    if time_col in chunk.columns:
-        times, errors = apply_unique(chunk[time_col], p.parse_time)
-        v._fail(res, chunk, errors.notna(), time_col, "invalid_time", errors)
-        parsed = [
-            d if d is None or t is None else p.combine_date_time(d[0].date(), t)
-            for d, t in zip(parsed, times, strict=True)
-        ]
-    local = [None if d is None else d[0] for d in parsed]
-    known = [None if d is None else d[1] for d in parsed]
-    cache: dict[dt.datetime, dt.datetime] = {}
-    utc = [
-        None if t is None else (cache.get(t) or cache.setdefault(t, p.london_to_utc(t)))
-        for t in local
-    ]
-    return utc, local, known
+def _datetime(v, res, chunk, name: str) -> tuple[pd.Series, pd.Series, pd.Series]:  # noqa: ANN001
+    """(UTC datetime64, London wall-clock datetime64, time known) of a datetime column."""
+    local, known = v.parse_datetimes(res, chunk, name)
+    return datetimes.london_to_utc(local), local, known
 
 
 def _no_date(chunk: pd.DataFrame, name: str) -> pd.Series:
@@ -56,7 +39,7 @@ def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     out["nhs_key"] = nhs.map(lambda n: n and v.pseudonym("nhs:", n))
     utc, local, known = _datetime(v, res, chunk, "referral_received_at")
     out["received_at"] = utc
-    out["received_date"] = [None if t is None else t.date() for t in local]
+    out["received_date"] = local.dt.date.where(local.notna(), None)
     out["time_known"] = known
     out["referral_source"] = v.parse(res, chunk, "referral_source")
     dob = v.parse(res, chunk, "date_of_birth")
@@ -97,7 +80,7 @@ def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         "discharged_before_referral",
         "The discharge date is before the referral date.",
     )
-    future = out["received_at"].map(lambda t: t is not None and t > v.exported_at)
+    future = out["received_at"] > v.exported_at
     v._fail(
         res,
         chunk,
@@ -147,7 +130,7 @@ def contacts(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     )
     when = out["occurred_at"].where(out["occurred_at"].notna(), out["scheduled_at"])
     happened = out["outcome"].isin(HAPPENED_OUTCOMES)
-    future = happened & when.map(lambda t: t is not None and t > v.exported_at).astype(bool)
+    future = happened & (when > v.exported_at)
     v._fail(
         res,
         chunk,

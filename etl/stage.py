@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Boolean, Column, Connection, DateTime, Integer, MetaData, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+)
 
 from etl.models import MARTS
 from etl.validate import MART_COLUMNS
@@ -35,12 +46,21 @@ def create(conn: Connection, table: Table) -> None:
     table.create(conn)
 
 
-def _sqlite_value(value: object) -> object:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _column(values: pd.Series, sql_type: object, dialect: str) -> np.ndarray:
+    """One column as Python values the driver takes: None for blanks; on SQLite, datetimes and
+    dates as the ISO text SQLAlchemy itself stores."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if dialect != "sqlite":
+            return np.asarray(values.astype(object).where(values.notna(), None), dtype=object)
+        text = np.datetime_as_string(values.to_numpy("datetime64[us]"), unit="us")
+        out = np.char.replace(text, "T", " ").astype(object)
+        out[values.isna().to_numpy()] = None
+        return out
+    out = values.astype(object).to_numpy(copy=True)
+    out[pd.isna(values).to_numpy()] = None
+    if dialect == "sqlite" and isinstance(sql_type, Date):
+        return np.array([v if v is None else v.isoformat() for v in out], dtype=object)
+    return out
 
 
 class Stager:
@@ -56,19 +76,17 @@ class Stager:
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
-        frame = frame.assign(exported_at=self.exported_at, orphan=False)[self.names]
-        frame = frame.astype(object).where(frame.notna(), None)
+        frame = frame.assign(exported_at=pd.Timestamp(self.exported_at), orphan=False)
+        columns = [_column(frame[c], self.table.c[c].type, self.dialect) for c in self.names]
+        rows = list(zip(*columns, strict=True))
         raw = self.conn.connection.driver_connection
+        cols = ", ".join(self.names)
         if self.dialect == "postgresql":
-            cols = ", ".join(self.names)
             with raw.cursor() as cur, cur.copy(f"COPY {self.table.name} ({cols}) FROM STDIN") as cp:
-                for row in frame.itertuples(index=False, name=None):
+                for row in rows:
                     cp.write_row(row)
             return
-        rows = [tuple(map(_sqlite_value, row)) for row in frame.itertuples(index=False, name=None)]
         marks = ", ".join("?" for _ in self.names)
         cur = raw.cursor()
-        cur.executemany(
-            f"INSERT INTO {self.table.name} ({', '.join(self.names)}) VALUES ({marks})", rows
-        )
+        cur.executemany(f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})", rows)
         cur.close()

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from etl import derive
+from etl import datetimes, derive
 from etl import parsers as p
-from etl.applying import apply_unique
+from etl.applying import apply_unique, apply_unique_except
 from etl.profiles import Profile
 from etl.schema import SCHEMAS, Column
 
 ID_MAX = 64  # the marts' id columns are String(64)
+PLAIN_ID = r"[A-Za-z0-9][A-Za-z0-9_/-]{0,63}"  # ids normalise_id leaves as they are
 # Columns whose raw values are never copied into the quarantine or a message.
 SECRET_COLUMNS = frozenset({"client_id", "nhs_number", "date_of_birth", "postcode", "age"})
 
@@ -155,14 +156,44 @@ class Validator:
         col: Column = self.schema[name]
         if name not in chunk.columns:
             return pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
-        raw = chunk[name]
-        fn = self._parser(col)
-        values, errors = apply_unique(raw, fn)
+        if col.kind == "id":
+            values, errors = apply_unique_except(chunk[name], _parse_id, PLAIN_ID)
+        else:
+            values, errors = apply_unique(chunk[name], self._parser(col))
+        self._record(res, chunk, col, values.isna(), errors)
+        return values
+
+    def parse_datetimes(
+        self, res: ChunkResult, chunk: pd.DataFrame, name: str
+    ) -> tuple[pd.Series, pd.Series]:
+        """(London wall-clock datetime64, time known) of a datetime column and its separate
+        time column if the export has one; failures recorded like `parse`."""
+        if name not in chunk.columns:
+            return datetimes.parse_local(pd.Series("", index=chunk.index), ())[:2]
+        formats = self.profile.date_formats or p.DEFAULT_DATE_FORMATS
+        local, known, errors = datetimes.parse_local(chunk[name], formats)
+        self._record(res, chunk, self.schema[name], local.isna(), errors)
+        time_col = f"{name}__time"
+        if time_col in chunk.columns:
+            local, known, time_errors = datetimes.with_time(local, known, chunk[time_col])
+            bad = time_errors.notna()
+            self._fail(res, chunk, bad, time_col, "invalid_time", time_errors)
+        return local, known
+
+    def _record(
+        self,
+        res: ChunkResult,
+        chunk: pd.DataFrame,
+        col: Column,
+        empty: pd.Series,
+        errors: pd.Series,
+    ) -> None:
+        name = col.name
         if col.required:  # blank, or a sentinel that means blank (01/01/1900...)
             self._fail(
                 res,
                 chunk,
-                values.isna() & errors.isna(),
+                empty & errors.isna(),
                 name,
                 "missing_required",
                 f"{name} is blank, but every {self.entity} row needs it.",
@@ -173,7 +204,6 @@ class Validator:
         else:
             code = {"code": "unknown_code"}.get(col.kind, f"invalid_{col.kind}")
             self._fail(res, chunk, bad, name, code, errors)
-        return values
 
     def _parser(self, col: Column) -> Callable:
         formats = self.profile.date_formats or p.DEFAULT_DATE_FORMATS
@@ -236,7 +266,8 @@ class Validator:
 def _hash_text(col: pd.Series) -> pd.Series:
     """A column as text for the row hash: blanks as "", datetimes always with their time."""
     if pd.api.types.is_datetime64_any_dtype(col):
-        return col.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+        text = np.datetime_as_string(col.to_numpy("datetime64[us]"), unit="s")
+        return pd.Series(text, index=col.index).where(col.notna(), "")
     return col.astype(object).where(col.notna(), "").astype(str)
 
 
