@@ -21,12 +21,16 @@ def _datetime(v, res, chunk, name: str) -> tuple[pd.Series, pd.Series, pd.Series
     return datetimes.london_to_utc(local), local, known
 
 
+_SENTINEL_HINT = r"1900|1899|0000|^[01]?(?:\.0*)?$"
+
+
 def _no_date(chunk: pd.DataFrame, name: str) -> pd.Series:
     """Rows whose date column is blank or a sentinel meaning blank (01/01/1900...)."""
     if name not in chunk.columns:
         return pd.Series(True, index=chunk.index)
     raw = chunk[name]
-    blank = [u for u in raw.unique() if u == "" or p.is_blank_sentinel(u)]
+    maybe = raw[raw.str.contains(_SENTINEL_HINT)].unique()  # cheap filter before parsing
+    blank = [u for u in maybe if u == "" or p.is_blank_sentinel(u)]
     return raw.isin(blank)
 
 

@@ -1,7 +1,7 @@
 """The merge: staged rows against the mart, in SQL that runs on SQLite and PostgreSQL alike.
 
 Order: conflicting duplicates quarantined, identical duplicates collapsed, checks that need the
-referral, orphans marked, then insert / update / unchanged by key and row hash. A newer export
+referral, orphans found, then insert / update / unchanged by key and row hash. A newer export
 wins; an older export never overwrites a newer one (it counts as unchanged, with a warning).
 """
 
@@ -51,7 +51,10 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     conn.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{s}_row ON {s} (_row)")
 
     # 1. Conflicting duplicates: the same key with different values; all of them quarantined.
-    conflict = f"({k}) IN (SELECT {k} FROM {s} GROUP BY {k} HAVING COUNT(DISTINCT row_hash) > 1)"
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {s}")
+    same_key = " AND ".join(f"d.{c} = {s}.{c}" for c in keys)
+    conflict = f"EXISTS (SELECT 1 FROM {s} d WHERE {same_key} AND d.row_hash <> {s}.row_hash)"
     rows = conn.execute(text(f"SELECT _row, {keys[0]} FROM {s} WHERE {conflict}")).all()
     _quarantine(
         conn,
@@ -76,7 +79,10 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
 
     # 2. Identical duplicates: keep the first, count the rest as unchanged.
     collapsed = conn.execute(
-        text(f"DELETE FROM {s} WHERE _row NOT IN (SELECT MIN(_row) FROM {s} GROUP BY {k})")
+        text(
+            f"DELETE FROM {s} WHERE EXISTS "
+            f"(SELECT 1 FROM {s} d WHERE {same_key} AND d._row < {s}._row)"
+        )
     ).rowcount
     counts.unchanged += collapsed
 
@@ -103,14 +109,13 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
         counts.reasons["before_referral"] += len(early)
         if early:
             conn.execute(text(f"DELETE FROM {s} WHERE _row = :r"), [{"r": r} for _, r in early])
-    if entity != "referrals":
-        conn.execute(
-            text(
-                f"UPDATE {s} SET orphan = ({s}.referral_id IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM referral r WHERE r.referral_id = {s}.referral_id))"
-            )
+    values = {c: f"{s}.{c}" for c in [*MART_COLUMNS[entity], "row_hash", "exported_at"]}
+    if entity != "referrals":  # computed where it is written: no rewrite of the staging table
+        values["orphan"] = (
+            f"({s}.referral_id IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM referral r WHERE r.referral_id = {s}.referral_id))"
         )
-        counts.orphans = _scalar(conn, f"SELECT COUNT(*) FROM {s} WHERE orphan")
+        counts.orphans = _scalar(conn, f"SELECT COUNT(*) FROM {s} WHERE {values['orphan']}")
 
     # 4. Against the mart: unchanged, stale (older export), updated, inserted.
     counts.unchanged += _scalar(
@@ -141,10 +146,7 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
                 for r in stale
             ],
         )
-    cols = [*MART_COLUMNS[entity], "row_hash", "exported_at"]
-    if entity != "referrals":
-        cols.append("orphan")
-    sets = ", ".join(f"{c} = {s}.{c}" for c in cols if c not in keys)
+    sets = ", ".join(f"{c} = {v}" for c, v in values.items() if c not in keys)
     counts.updated = conn.execute(
         text(
             f"UPDATE {t} SET {sets}, file_id = :fid FROM {s} WHERE {on} "
@@ -152,10 +154,10 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
         ),
         {"fid": file_id},
     ).rowcount
-    names = ", ".join(cols)
     counts.inserted = conn.execute(
         text(
-            f"INSERT INTO {t} ({names}, file_id) SELECT {names}, :fid FROM {s} "
+            f"INSERT INTO {t} ({', '.join(values)}, file_id) "
+            f"SELECT {', '.join(values.values())}, :fid FROM {s} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE {on})"
         ),
         {"fid": file_id},

@@ -50,8 +50,6 @@ def _column(values: pd.Series, sql_type: object, dialect: str) -> np.ndarray:
     """One column as Python values the driver takes: None for blanks; on SQLite, datetimes and
     dates as the ISO text SQLAlchemy itself stores."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        if dialect != "sqlite":
-            return np.asarray(values.astype(object).where(values.notna(), None), dtype=object)
         text = np.datetime_as_string(values.to_numpy("datetime64[us]"), unit="us")
         out = np.char.replace(text, "T", " ").astype(object)
         out[values.isna().to_numpy()] = None
@@ -77,15 +75,16 @@ class Stager:
         if frame.empty:
             return
         frame = frame.assign(exported_at=pd.Timestamp(self.exported_at), orphan=False)
-        columns = [_column(frame[c], self.table.c[c].type, self.dialect) for c in self.names]
-        rows = list(zip(*columns, strict=True))
         raw = self.conn.connection.driver_connection
         cols = ", ".join(self.names)
-        if self.dialect == "postgresql":
-            with raw.cursor() as cur, cur.copy(f"COPY {self.table.name} ({cols}) FROM STDIN") as cp:
-                for row in rows:
-                    cp.write_row(row)
+        if self.dialect == "postgresql":  # CSV text straight into COPY: blanks are NULL
+            text = frame[self.names].to_csv(index=False, header=False)
+            sql = f"COPY {self.table.name} ({cols}) FROM STDIN WITH (FORMAT csv)"
+            with raw.cursor() as cur, cur.copy(sql) as cp:
+                cp.write(text)
             return
+        columns = [_column(frame[c], self.table.c[c].type, self.dialect) for c in self.names]
+        rows = list(zip(*columns, strict=True))
         marks = ", ".join("?" for _ in self.names)
         cur = raw.cursor()
         cur.executemany(f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})", rows)
