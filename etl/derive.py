@@ -21,6 +21,12 @@ def _datetime(v, res, chunk, name: str) -> tuple[pd.Series, pd.Series, pd.Series
     return datetimes.london_to_utc(local), local, known
 
 
+def _after_export(v, res, chunk, dates: pd.Series, column: str, what: str) -> None:  # noqa: ANN001
+    """Quarantine rows dated (London date) after the export was made."""
+    later = dates.map(lambda d: d is not None and d > v.export_date).astype(bool)
+    v._fail(res, chunk, later, column, "future_date", f"{what} is dated after the export was made.")
+
+
 _SENTINEL_HINT = r"1900|1899|0000|^[01]?(?:\.0*)?$"
 
 
@@ -93,15 +99,7 @@ def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         "future_date",
         "The referral is dated after the export was made.",
     )
-    later = out["discharged_on"].map(lambda d: d is not None and d > v.export_date)
-    v._fail(
-        res,
-        chunk,
-        later.astype(bool),
-        "discharged_at",
-        "future_date",
-        "The discharge date is after the export was made.",
-    )
+    _after_export(v, res, chunk, out["discharged_on"], "discharged_at", "The discharge")
     return out
 
 
@@ -164,15 +162,7 @@ def feedback(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         digest = hashlib.sha256(f"{content}|{v._occurrences[content]}".encode()).hexdigest()
         derived.append(f"anon-{digest[:24]}")
     out.insert(0, "response_id", derived)
-    future = out["submitted_on"].map(lambda d: d is not None and d > v.export_date).astype(bool)
-    v._fail(
-        res,
-        chunk,
-        future,
-        "submitted_at",
-        "future_date",
-        "The response is dated after the export was made.",
-    )
+    _after_export(v, res, chunk, out["submitted_on"], "submitted_at", "The response")
     return out
 
 
@@ -216,15 +206,7 @@ def outcomes(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     )
     out["score"] = scores
     out["prorated"] = prorated
-    future = out["administered_on"].map(lambda d: d is not None and d > v.export_date)
-    v._fail(
-        res,
-        chunk,
-        future.astype(bool),
-        "administered_at",
-        "future_date",
-        "The questionnaire is dated after the export was made.",
-    )
+    _after_export(v, res, chunk, out["administered_on"], "administered_at", "The questionnaire")
     return out
 
 

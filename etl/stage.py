@@ -46,9 +46,9 @@ def create(conn: Connection, table: Table) -> None:
     table.create(conn)
 
 
-def _column(values: pd.Series, sql_type: object, dialect: str) -> np.ndarray:
-    """One column as Python values the driver takes: None for blanks; on SQLite, datetimes and
-    dates as the ISO text SQLAlchemy itself stores."""
+def _sqlite_column(values: pd.Series, sql_type: object) -> np.ndarray:
+    """One column as Python values sqlite3 takes: None for blanks, datetimes and dates as the
+    ISO text SQLAlchemy itself stores (so comparisons with its own values hold)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         text = np.datetime_as_string(values.to_numpy("datetime64[us]"), unit="us")
         out = np.char.replace(text, "T", " ").astype(object)
@@ -56,7 +56,7 @@ def _column(values: pd.Series, sql_type: object, dialect: str) -> np.ndarray:
         return out
     out = values.astype(object).to_numpy(copy=True)
     out[pd.isna(values).to_numpy()] = None
-    if dialect == "sqlite" and isinstance(sql_type, Date):
+    if isinstance(sql_type, Date):
         return np.array([v if v is None else v.isoformat() for v in out], dtype=object)
     return out
 
@@ -83,7 +83,7 @@ class Stager:
             with raw.cursor() as cur, cur.copy(sql) as cp:
                 cp.write(text)
             return
-        columns = [_column(frame[c], self.table.c[c].type, self.dialect) for c in self.names]
+        columns = [_sqlite_column(frame[c], self.table.c[c].type) for c in self.names]
         rows = list(zip(*columns, strict=True))
         marks = ", ".join("?" for _ in self.names)
         cur = raw.cursor()
