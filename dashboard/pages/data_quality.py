@@ -9,6 +9,28 @@ from dashboard import ids, queries
 
 dash.register_page(__name__, path="/", name="Data quality", title="Data quality")
 
+LABELS = {
+    "finished_at": "Finished",
+    "file_name": "File",
+    "entity": "Holds",
+    "status": "Status",
+    "rows_read": "Rows read",
+    "inserted": "New",
+    "updated": "Updated",
+    "unchanged": "Unchanged",
+    "quarantined": "Held back",
+    "orphans": "Waiting for referral",
+    "message": "Why refused",
+    "reason_code": "Reason",
+    "rows": "Rows",
+}
+CELL = {"whiteSpace": "normal", "textAlign": "left"}
+
+
+def _table(rows: list[dict], id_: str) -> dash_table.DataTable:
+    columns = [{"name": LABELS.get(k, k), "id": k} for k in (rows[0] if rows else {})]
+    return dash_table.DataTable(rows, columns, id=id_, page_size=20, style_cell=CELL)
+
 
 def layout(**_query: str) -> html.Div:
     files = queries.recent_files()
@@ -27,13 +49,8 @@ def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             html.H2("Recent loads"),
-            dash_table.DataTable(
-                files,
-                id=ids.LEDGER_TABLE,
-                page_size=20,
-                style_cell={"whiteSpace": "normal", "textAlign": "left"},
-            ),
+            _table(files, ids.LEDGER_TABLE),
             html.H2("Quarantined rows by reason"),
-            dash_table.DataTable(reasons, id=ids.QUARANTINE_TABLE),
+            _table(reasons, ids.QUARANTINE_TABLE),
         ]
     )
