@@ -18,7 +18,8 @@ from etl.ledger import FileReport
 from etl.merge import merge
 from etl.models import MARTS, LoadWarning, Quarantine
 from etl.profiles import Profile
-from etl.read import FileRefused, SourceFile, iter_data, open_source
+from etl.read import SourceFile, iter_data, open_source
+from etl.refusal import FileRefused
 from etl.validate import Validator
 
 log = logging.getLogger("sis.etl")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,9 @@ import pandas as pd
 
 from etl.parsers import normalise_header
 from etl.profiles import Profile
+from etl.refusal import FileRefused
 from etl.schema import ENTITIES, IDENTIFYING_HEADER_WORDS, required_columns
+from etl.xlsx import load_sheet, sheet_rows
 
 PREVIEW_ROWS = 50
 _FOOTER = re.compile(
@@ -29,11 +29,6 @@ _FOOTER = re.compile(
 )
 _COUNTS = r"[0-9\s.,:%+-]*"  # what a footer holds besides its label
 _RUN_ON = re.compile(r"\brun\b.*?\bon\s+(?P<when>\d.*?)\s*$", re.I)
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-class FileRefused(Exception):
-    """The whole file is refused; the message says why in plain words."""
 
 
 @dataclass
@@ -203,66 +198,11 @@ def _open_csv(path: Path, profile: Profile) -> SourceFile:
     raise last
 
 
-def _cell_text(value: object, number_format: str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        fmt = (number_format or "").lower()
-        if value.time() == dt.time(0) and "h" not in fmt:
-            return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value).strip()
-
-
-def _load_sheet(path: Path, profile: Profile):  # noqa: ANN202
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == OLE_MAGIC:
-        raise FileRefused(
-            "The workbook is password-protected (or saved in the old .xls format), so it "
-            "cannot be read. Remove the password or save it as .xlsx, then export again."
-        )
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise FileRefused(
-            "The workbook is damaged or incomplete and could not be opened. Export it again."
-        ) from exc
-    if profile.sheet:
-        if profile.sheet not in wb.sheetnames:
-            raise FileRefused(
-                f"The workbook has no sheet called '{profile.sheet}' (the source profile asks "
-                f"for it). Sheets found: {', '.join(wb.sheetnames)}."
-            )
-        return wb, wb[profile.sheet]
-    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
-    if not visible:
-        raise FileRefused("The workbook has no visible sheet to read.")
-    return wb, visible[0]
-
-
-def _xlsx_rows(ws, min_row: int = 1) -> Iterator[tuple[int, list]]:  # noqa: ANN001
-    for offset, row in enumerate(ws.iter_rows(min_row=min_row)):
-        yield (
-            min_row + offset,
-            [_cell_text(c.value, getattr(c, "number_format", None)) for c in row],
-        )
-
-
 def _open_xlsx(path: Path, profile: Profile) -> SourceFile:
-    wb, ws = _load_sheet(path, profile)
+    wb, ws = load_sheet(path, profile.sheet)
     try:
         preview = []
-        for number, cells in _xlsx_rows(ws):
+        for number, cells in sheet_rows(ws):
             preview.append((number, cells))
             if len(preview) >= PREVIEW_ROWS:
                 break
@@ -323,13 +263,10 @@ def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
                 f"or an unclosed quote), so the file could not be read safely: {exc}"
             ) from exc
         return
-    import openpyxl
-
-    wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    wb, ws = load_sheet(src.path, src.sheet)
     try:
-        ws = wb[src.sheet]
         buf: list[list] = []
-        for number, cells in _xlsx_rows(ws, src.header_row + 1):
+        for number, cells in sheet_rows(ws, src.header_row + 1):
             buf.append([number] + [cells[i] if i < len(cells) else "" for i in cols])
             if len(buf) >= size:
                 yield pd.DataFrame(buf, columns=["_row", *cols])

@@ -18,7 +18,7 @@ from sqlalchemy import inspect
 
 import etl.load
 from etl import cli, runner
-from etl.read import OLE_MAGIC
+from etl.xlsx import OLE_MAGIC
 from tests.conftest import table_rows, write_csv
 
 EXPORTED = dt.datetime(2025, 6, 15, 17, 5)
