@@ -12,6 +12,7 @@ import pandas as pd
 
 from etl import datetimes
 from etl import parsers as p
+from etl.applying import apply_unique
 from etl.schema import APPOINTMENT_TYPES, HAPPENED_OUTCOMES
 
 
@@ -44,9 +45,9 @@ def referrals(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     out = pd.DataFrame(index=chunk.index)
     out["referral_id"] = v.parse(res, chunk, "referral_id")
     client = v.parse(res, chunk, "client_id")
-    out["client_key"] = client.map(lambda c: c and v.pseudonym("client:", c))
+    out["client_key"] = apply_unique(client, lambda c: c and v.pseudonym("client:", c))[0]
     nhs = v.parse(res, chunk, "nhs_number")
-    out["nhs_key"] = nhs.map(lambda n: n and v.pseudonym("nhs:", n))
+    out["nhs_key"] = apply_unique(nhs, lambda n: n and v.pseudonym("nhs:", n))[0]
     utc, local, known = _datetime(v, res, chunk, "referral_received_at")
     out["received_at"] = utc
     out["received_date"] = local.dt.date.where(local.notna(), None)
