@@ -26,7 +26,6 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA cache_size=-131072")  # 128 MB: big merges stay in memory
-            cur.execute("PRAGMA temp_store=MEMORY")  # the per-file staging table
             cur.close()
 
         return engine
