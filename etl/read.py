@@ -293,9 +293,12 @@ def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
         read = chunk[_read_columns(src)].apply(lambda s: s.astype(str).str.strip())
         values = read[cols]
         blank = (values == "").all(axis=1)
-        repeated = pd.Series(True, index=values.index)
-        for col, name in zip(cols, header, strict=True):
-            repeated &= values[col].str.lower().str.replace(r"[^0-9a-z]", "", regex=True) == name
+        # a repeated header: test the first column cheaply, then the rest on candidates only
+        repeated = (
+            values[cols[0]].str.lower().str.replace(r"[^0-9a-z]", "", regex=True) == header[0]
+        )
+        for idx in repeated[repeated].index:
+            repeated[idx] = [normalise_header(values.at[idx, c]) for c in cols] == header
         first = values[cols[-1]]
         for col in reversed(cols[:-1]):  # the first non-blank cell of each row
             first = values[col].where(values[col] != "", first)
