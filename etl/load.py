@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -117,25 +118,31 @@ def load_file(
             _load(conn, src, profile, run_id, export_utc, report, started, progress)
         report.status = "loaded"
     except FileRefused as exc:
-        report.status, report.message = "refused", str(exc)
-        report.read = report.inserted = report.updated = report.unchanged = 0
-        report.quarantined = report.orphans = 0
-        report.quarantine_reasons, report.warning_reasons, report.warnings = {}, {}, 0
+        _refuse(report, str(exc))
         ledger.record_file(engine, run_id, report, export_utc, started)
     except Exception as exc:  # noqa: BLE001 - any crash: nothing kept, reason recorded
-        log.error("load of %s failed: %s", path.name, type(exc).__name__, exc_info=False)
-        report.status = "refused"
-        report.message = (
+        # The type and where it happened, never the message: it could quote a value.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        log.error("load of %s failed: %s at %s", path.name, type(exc).__name__, where)
+        _refuse(
+            report,
             "The load stopped because of an unexpected error, so nothing from this file was "
             f"kept ({type(exc).__name__}). Try again; if it happens again, the server log has "
-            "the details."
+            "the details.",
         )
-        report.read = report.inserted = report.updated = report.unchanged = 0
-        report.quarantined = report.orphans = 0
         ledger.record_file(engine, run_id, report, export_utc, started)
     finally:
         report.seconds = round(time.perf_counter() - clock, 3)
     return report
+
+
+def _refuse(report: FileReport, message: str) -> None:
+    """A refused file counts nothing: the warehouse is as it was."""
+    report.status, report.message = "refused", message
+    report.read = report.inserted = report.updated = report.unchanged = 0
+    report.quarantined = report.orphans = report.warnings = 0
+    report.quarantine_reasons, report.warning_reasons = {}, {}
 
 
 def _load(

@@ -16,6 +16,10 @@ from sqlalchemy import Connection, Table, text
 from etl.models import LoadWarning, Quarantine
 from etl.validate import KEYS, MART_COLUMNS
 
+CONFLICT = (
+    "Another row in this file has the same key with different values; both are held back "
+    "until the export is corrected."
+)
 BEFORE_REFERRAL = "The contact happened more than an hour before its referral was received."
 ALLOWED_EARLY = dt.timedelta(hours=1)
 
@@ -36,9 +40,33 @@ def _scalar(conn: Connection, sql: str, **params: object) -> int:
     return int(conn.execute(text(sql), params).scalar() or 0)
 
 
-def _quarantine(conn: Connection, rows: list[dict]) -> None:
+def _quarantine(
+    conn: Connection,
+    file_id: int,
+    entity: str,
+    code: str,
+    reason: str,
+    rows: list[tuple],
+    column: str | None = None,
+) -> None:
+    """Quarantine (source row, record key) pairs under one reason."""
     if rows:
-        conn.execute(Quarantine.__table__.insert(), rows)
+        conn.execute(
+            Quarantine.__table__.insert(),
+            [
+                {
+                    "file_id": file_id,
+                    "entity": entity,
+                    "source_row": row,
+                    "record_key": key,
+                    "reason_code": code,
+                    "reason": reason,
+                    "column_name": column,
+                    "value": None,
+                }
+                for row, key in rows
+            ],
+        )
 
 
 def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) -> MergeCounts:
@@ -56,23 +84,7 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     same_key = " AND ".join(f"d.{c} = {s}.{c}" for c in keys)
     conflict = f"EXISTS (SELECT 1 FROM {s} d WHERE {same_key} AND d.row_hash <> {s}.row_hash)"
     rows = conn.execute(text(f"SELECT _row, {keys[0]} FROM {s} WHERE {conflict}")).all()
-    _quarantine(
-        conn,
-        [
-            {
-                "file_id": file_id,
-                "entity": entity,
-                "source_row": r[0],
-                "record_key": r[1],
-                "reason_code": "conflicting_duplicate",
-                "column_name": None,
-                "value": None,
-                "reason": "Another row in this file has the same key with different values; "
-                "both are held back until the export is corrected.",
-            }
-            for r in rows
-        ],
-    )
+    _quarantine(conn, file_id, entity, "conflicting_duplicate", CONFLICT, [tuple(r) for r in rows])
     counts.quarantined += len(rows)
     counts.reasons["conflicting_duplicate"] += len(rows)
     conn.execute(text(f"DELETE FROM {s} WHERE {conflict}"))
@@ -88,22 +100,15 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
 
     # 3. Checks that need the referral, and orphans.
     if entity == "contacts":
-        early = _early_contacts(conn, s, "referral_id")
+        early = _early_contacts(conn, f"{s} c", "_row")
         _quarantine(
             conn,
-            [
-                {
-                    "file_id": file_id,
-                    "entity": entity,
-                    "source_row": r,
-                    "record_key": cid,
-                    "reason_code": "before_referral",
-                    "reason": BEFORE_REFERRAL,
-                    "column_name": "occurred_at",
-                    "value": None,
-                }
-                for cid, r in early
-            ],
+            file_id,
+            entity,
+            "before_referral",
+            BEFORE_REFERRAL,
+            [(row, cid) for cid, row in early],
+            "occurred_at",
         )
         counts.quarantined += len(early)
         counts.reasons["before_referral"] += len(early)
@@ -168,17 +173,17 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     return counts
 
 
-def _early_contacts(conn: Connection, source: str, ref_col: str) -> list[tuple[str, int | None]]:
-    """Contacts in `source` that occurred over an hour before their referral was received."""
-    row_col = "_row" if source.startswith("stg_") else "NULL"
+def _early_contacts(conn: Connection, source: str, row: str, where: str = "TRUE") -> list:
+    """(contact id, `row`) of contacts in `source` (aliased c) that occurred more than an hour
+    before their referral was received (the exact hour is checked here, portably)."""
     rows = conn.execute(
         text(
-            f"SELECT c.contact_id, {row_col}, c.occurred_at, r.received_at FROM {source} c "
-            f"JOIN referral r ON r.referral_id = c.{ref_col} "
-            f"WHERE c.occurred_at IS NOT NULL AND c.occurred_at < r.received_at"
+            f"SELECT c.contact_id, {row}, c.occurred_at, r.received_at FROM {source} "
+            f"JOIN referral r ON r.referral_id = c.referral_id "
+            f"WHERE {where} AND c.occurred_at IS NOT NULL AND c.occurred_at < r.received_at"
         )
     ).all()
-    return [(cid, row) for cid, row, occ, rec in rows if _as_dt(occ) < _as_dt(rec) - ALLOWED_EARLY]
+    return [(cid, r) for cid, r, occ, rec in rows if _as_dt(occ) < _as_dt(rec) - ALLOWED_EARLY]
 
 
 def _as_dt(value: object) -> dt.datetime:
@@ -187,32 +192,20 @@ def _as_dt(value: object) -> dt.datetime:
 
 def _link_orphans(conn: Connection, s: str, file_id: int, counts: MergeCounts) -> None:
     """Orphans whose referral has now arrived: check them against it, then link them."""
-    early = conn.execute(
-        text(
-            f"SELECT c.contact_id, c.occurred_at, r.received_at FROM contact c "
-            f"JOIN referral r ON r.referral_id = c.referral_id "
-            f"WHERE c.orphan AND c.referral_id IN (SELECT referral_id FROM {s}) "
-            f"AND c.occurred_at IS NOT NULL AND c.occurred_at < r.received_at"
-        )
-    ).all()
-    early_ids = [cid for cid, occ, rec in early if _as_dt(occ) < _as_dt(rec) - ALLOWED_EARLY]
+    early = _early_contacts(
+        conn, "contact c", "NULL", f"c.orphan AND c.referral_id IN (SELECT referral_id FROM {s})"
+    )
+    early_ids = [cid for cid, _ in early]
     if early_ids:
+        reason = f"{BEFORE_REFERRAL} (found when its referral arrived; the contact was removed)"
         _quarantine(
             conn,
-            [
-                {
-                    "file_id": file_id,
-                    "entity": "contacts",
-                    "source_row": None,
-                    "record_key": cid,
-                    "reason_code": "before_referral",
-                    "reason": BEFORE_REFERRAL + " (found when its "
-                    "referral arrived; the contact was removed from the warehouse)",
-                    "column_name": "occurred_at",
-                    "value": None,
-                }
-                for cid in early_ids
-            ],
+            file_id,
+            "contacts",
+            "before_referral",
+            reason,
+            [(None, cid) for cid in early_ids],
+            "occurred_at",
         )
         conn.execute(
             text("DELETE FROM contact WHERE contact_id = :c"), [{"c": c} for c in early_ids]
