@@ -75,28 +75,43 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     k = ", ".join(keys)
     s, t = stg.name, mart.name
     on = " AND ".join(f"{t}.{c} = {s}.{c}" for c in keys)
-    conn.exec_driver_sql(f"CREATE INDEX ix_{s}_key ON {s} ({k}, _row)")
-    conn.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{s}_row ON {s} (_row)")
-
-    # 1. Conflicting duplicates: the same key with different values; all of them quarantined.
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {s}")
-    same_key = " AND ".join(f"d.{c} = {s}.{c}" for c in keys)
-    conflict = f"EXISTS (SELECT 1 FROM {s} d WHERE {same_key} AND d.row_hash <> {s}.row_hash)"
-    rows = conn.execute(text(f"SELECT _row, {keys[0]} FROM {s} WHERE {conflict}")).all()
+
+    # Only keys that occur more than once need the duplicate rules: find them in one pass.
+    d = f"{s}_dup"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {d}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {d} AS SELECT {s}._row, {k}, {s}.row_hash FROM {s} "
+        f"WHERE ({k}) IN (SELECT {k} FROM {s} GROUP BY {k} HAVING COUNT(*) > 1)"
+    )
+
+    # 1. Conflicting duplicates: the same key with different values; all of them quarantined.
+    rows = conn.execute(
+        text(
+            f"SELECT _row, {keys[0]} FROM {d} WHERE ({k}) IN "
+            f"(SELECT {k} FROM {d} GROUP BY {k} HAVING COUNT(DISTINCT row_hash) > 1)"
+        )
+    ).all()
     _quarantine(conn, file_id, entity, "conflicting_duplicate", CONFLICT, [tuple(r) for r in rows])
     counts.quarantined += len(rows)
     counts.reasons["conflicting_duplicate"] += len(rows)
-    conn.execute(text(f"DELETE FROM {s} WHERE {conflict}"))
 
     # 2. Identical duplicates: keep the first, count the rest as unchanged.
-    collapsed = conn.execute(
-        text(
-            f"DELETE FROM {s} WHERE EXISTS "
-            f"(SELECT 1 FROM {s} d WHERE {same_key} AND d._row < {s}._row)"
+    extra = (
+        conn.execute(
+            text(
+                f"SELECT _row FROM {d} WHERE ({k}) IN (SELECT {k} FROM {d} GROUP BY {k} "
+                f"HAVING COUNT(DISTINCT row_hash) = 1) AND _row NOT IN "
+                f"(SELECT MIN(_row) FROM {d} GROUP BY {k})"
+            )
         )
-    ).rowcount
-    counts.unchanged += collapsed
+        .scalars()
+        .all()
+    )
+    counts.unchanged += len(extra)
+    _delete_rows(conn, s, [r for r, _ in rows] + list(extra))
+    conn.exec_driver_sql(f"DROP TABLE {d}")
 
     # 3. Checks that need the referral, and orphans.
     if entity == "contacts":
@@ -112,8 +127,7 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
         )
         counts.quarantined += len(early)
         counts.reasons["before_referral"] += len(early)
-        if early:
-            conn.execute(text(f"DELETE FROM {s} WHERE _row = :r"), [{"r": r} for _, r in early])
+        _delete_rows(conn, s, [r for _, r in early])
     values = {c: f"{s}.{c}" for c in [*MART_COLUMNS[entity], "row_hash", "exported_at"]}
     if entity != "referrals":  # computed where it is written: no rewrite of the staging table
         values["orphan"] = (
@@ -171,6 +185,17 @@ def merge(conn: Connection, entity: str, stg: Table, mart: Table, file_id: int) 
     if entity == "referrals":
         _link_orphans(conn, s, file_id, counts)
     return counts
+
+
+def _delete_rows(conn: Connection, s: str, rows: list[int]) -> None:
+    """Delete staged rows by source row number in one pass over the staging table."""
+    if not rows:
+        return
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {s}_del")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {s}_del (_row INTEGER PRIMARY KEY)")
+    conn.execute(text(f"INSERT INTO {s}_del (_row) VALUES (:r)"), [{"r": r} for r in rows])
+    conn.exec_driver_sql(f"DELETE FROM {s} WHERE _row IN (SELECT _row FROM {s}_del)")
+    conn.exec_driver_sql(f"DROP TABLE {s}_del")
 
 
 def _early_contacts(conn: Connection, source: str, row: str, where: str = "TRUE") -> list:
