@@ -215,8 +215,6 @@ class Validator:
             return self._code_parser(col)
         if col.kind == "date":
             return lambda v: p.parse_date(v, formats)
-        if col.kind == "datetime":
-            return lambda v: p.parse_datetime(v, formats)
         if col.kind == "duration":
             return p.parse_duration
         if col.kind == "int":
