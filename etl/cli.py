@@ -144,3 +144,13 @@ def demo(port: int, referrals: int) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _register_kpi_commands() -> None:
+    from kpi.cli import kpis, spc_command
+
+    main.add_command(kpis)
+    main.add_command(spc_command)
+
+
+_register_kpi_commands()

@@ -108,8 +108,10 @@ def contacts(v, res, chunk: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     out = pd.DataFrame(index=chunk.index)
     for name in ("contact_id", "referral_id", "contact_type"):
         out[name] = v.parse(res, chunk, name)
-    out["scheduled_at"] = _datetime(v, res, chunk, "scheduled_at")[0]
-    out["occurred_at"] = _datetime(v, res, chunk, "occurred_at")[0]
+    out["scheduled_at"], sched_local, _ = _datetime(v, res, chunk, "scheduled_at")
+    out["occurred_at"], occ_local, _ = _datetime(v, res, chunk, "occurred_at")
+    local = occ_local.where(occ_local.notna(), sched_local)
+    out["activity_on"] = local.dt.date.where(local.notna(), None)
     for name in ("duration_minutes", "method", "outcome", "practitioner"):
         out[name] = v.parse(res, chunk, name)
     no_sched = _no_date(chunk, "scheduled_at")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl import ledger, parsers, settings, stage
+from etl import facts, ledger, parsers, settings, stage
 from etl.ledger import FileReport
 from etl.merge import merge
 from etl.models import MARTS, LoadWarning, Quarantine
@@ -181,7 +181,9 @@ def _load(
             progress(len(chunk))
     if report.read == 0:
         raise FileRefused("The file has a header but no data rows, so there was nothing to load.")
+    facts.before_merge(conn, src.entity, stg)
     counts = merge(conn, src.entity, stg, MARTS[src.entity], file_id)
+    facts.after_merge(conn, src.entity)
     conn.exec_driver_sql(f"DROP TABLE {stg.name}")
     report.inserted, report.updated, report.unchanged = (
         counts.inserted,

@@ -138,6 +138,7 @@ class Contact(_Loaded, Base):
     method: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(24))
     practitioner: Mapped[str | None] = mapped_column(String(100))
+    activity_on: Mapped[dt.date] = mapped_column(Date)  # London date occurred, else scheduled
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -172,6 +173,64 @@ class Outcome(_Loaded, Base):
     score: Mapped[float | None] = mapped_column(Float)
     prorated: Mapped[bool] = mapped_column(Boolean, default=False)
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReferralFact(Base):
+    """Grain: one row per COUNTED referral (status not duplicate): its KPI facts, derived at
+    load (etl/facts.py) so that every referral measure is a plain aggregate over this table.
+
+    Nothing here depends on as_of: maturity and waiting are judged at query time by comparing
+    as_of with the stored instants and dates. Breakdown columns hold report group codes.
+    """
+
+    __tablename__ = "referral_fact"
+    referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    received_date: Mapped[dt.date] = mapped_column(Date)  # London
+    received_month: Mapped[str] = mapped_column(String(7), index=True)  # London, YYYY-MM
+    time_known: Mapped[bool] = mapped_column(Boolean)
+    referral_source: Mapped[str] = mapped_column(String(16))
+    age_band: Mapped[str] = mapped_column(String(9))
+    gender: Mapped[str] = mapped_column(String(2))
+    ethnic_group: Mapped[str] = mapped_column(String(9))
+    postcode_district: Mapped[str] = mapped_column(String(9))
+    status: Mapped[str | None] = mapped_column(String(12))
+    discharged_on: Mapped[dt.date | None] = mapped_column(Date)
+    discharged_month: Mapped[str | None] = mapped_column(String(7))
+    # contact_72h: matured (and, for waiting_now, breaching) from this instant, UTC.
+    contact_due_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    first_contact_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    contact_minutes: Mapped[int | None] = mapped_column(Integer)  # None when time unknown
+    contact_within: Mapped[bool | None] = mapped_column(Boolean)
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempt_within: Mapped[bool | None] = mapped_column(Boolean)
+    appt_due_on: Mapped[dt.date] = mapped_column(Date)  # received date + 7 days
+    first_appt_on: Mapped[dt.date | None] = mapped_column(Date)
+    appt_within: Mapped[bool | None] = mapped_column(Boolean)
+    first_attended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attended_within: Mapped[bool | None] = mapped_column(Boolean)
+    sessions: Mapped[int] = mapped_column(Integer)  # attended appointments
+    core10_pair: Mapped[bool] = mapped_column(Boolean)
+    core10_improved: Mapped[bool] = mapped_column(Boolean)
+
+
+class ActivityDay(Base):
+    """Grain: one row per (London day, referral source, appointment type, practitioner):
+    appointment counts of counted referrals, kept up to date by deltas at load."""
+
+    __tablename__ = "activity_day"
+    activity_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    referral_source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contact_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    practitioner: Mapped[str] = mapped_column(String(100), primary_key=True)  # '' when blank
+    appointments: Mapped[int] = mapped_column(Integer)
+    attended: Mapped[int] = mapped_column(Integer)  # attended or late_seen
+    dna: Mapped[int] = mapped_column(Integer)
+    late_not_seen: Mapped[int] = mapped_column(Integer)
+    cancelled_by_client: Mapped[int] = mapped_column(Integer)
+    cancelled_by_service: Mapped[int] = mapped_column(Integer)
+    peer_timed: Mapped[int] = mapped_column(Integer)  # attended peer sessions with a duration
+    peer_90: Mapped[int] = mapped_column(Integer)  # ... of 80 minutes or more
 
 
 MARTS = {

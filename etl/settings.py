@@ -50,6 +50,25 @@ SETTINGS: tuple[Setting, ...] = (
         "`production` or `demo`. Demo mode uses a fixed, public pseudonym key.",
     ),
     Setting(
+        "SIS_KPI_TARGETS",
+        "contact_72h=95,appt_offered_7d=90,dna_rate=10,session_90min=90,fft_positive=90",
+        "KPI targets in percent, `measure=value` separated by commas; a measure left out has no "
+        "target.",
+    ),
+    Setting(
+        "SIS_KPI_DIRECTIONS",
+        "",
+        "Overrides of a measure's better direction for SPC, `measure=up|down|neutral` separated "
+        "by commas (defaults in kpi/measures.py: higher is better for contact_72h, lower for "
+        "dna_rate ...).",
+    ),
+    Setting(
+        "SIS_SPC_REBASE",
+        "",
+        "SPC rebasing after a known change to the service: `measure@YYYY-MM=reason` separated by "
+        "semicolons; new limits are calculated from that month on.",
+    ),
+    Setting(
         "SIS_CHUNK_ROWS",
         "100000",
         "Rows read, validated and staged at a time; bounds the ETL's memory.",

@@ -50,7 +50,10 @@ def _sqlite_column(values: pd.Series, sql_type: object) -> np.ndarray:
     """One column as Python values sqlite3 takes: None for blanks, datetimes and dates as the
     ISO text SQLAlchemy itself stores (so comparisons with its own values hold)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        text = np.datetime_as_string(values.to_numpy("datetime64[us]"), unit="us")
+        as_date = isinstance(sql_type, Date) and not isinstance(sql_type, DateTime)
+        text = np.datetime_as_string(
+            values.to_numpy("datetime64[us]"), unit="D" if as_date else "us"
+        )
         out = np.char.replace(text, "T", " ").astype(object)
         out[values.isna().to_numpy()] = None
         return out
@@ -68,24 +71,29 @@ class Stager:
         self.conn = conn
         self.table = table
         self.exported_at = exported_at
-        self.names = [c.name for c in table.columns]
-        self.dialect = conn.dialect.name
 
     def write(self, frame: pd.DataFrame) -> None:
-        if frame.empty:
-            return
         frame = frame.assign(exported_at=pd.Timestamp(self.exported_at), orphan=False)
-        raw = self.conn.connection.driver_connection
-        cols = ", ".join(self.names)
-        if self.dialect == "postgresql":  # CSV text straight into COPY: blanks are NULL
-            text = frame[self.names].to_csv(index=False, header=False)
-            sql = f"COPY {self.table.name} ({cols}) FROM STDIN WITH (FORMAT csv)"
-            with raw.cursor() as cur, cur.copy(sql) as cp:
-                cp.write(text)
-            return
-        columns = [_sqlite_column(frame[c], self.table.c[c].type) for c in self.names]
-        rows = list(zip(*columns, strict=True))
-        marks = ", ".join("?" for _ in self.names)
-        cur = raw.cursor()
-        cur.executemany(f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})", rows)
-        cur.close()
+        bulk_insert(self.conn, self.table, frame)
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Append a frame's rows (its columns named as the table's) by the fastest path:
+    COPY on PostgreSQL, one executemany on SQLite; in the connection's transaction."""
+    if frame.empty:
+        return
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    raw = conn.connection.driver_connection
+    cols = ", ".join(names)
+    if conn.dialect.name == "postgresql":  # CSV text straight into COPY: blanks are NULL
+        text = frame[names].to_csv(index=False, header=False)
+        sql = f"COPY {table.name} ({cols}) FROM STDIN WITH (FORMAT csv)"
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            cp.write(text)
+        return
+    columns = [_sqlite_column(frame[c], table.c[c].type) for c in names]
+    rows = list(zip(*columns, strict=True))
+    marks = ", ".join("?" for _ in names)
+    cur = raw.cursor()
+    cur.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", rows)
+    cur.close()

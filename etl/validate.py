@@ -56,6 +56,7 @@ MART_COLUMNS = {
         "method",
         "outcome",
         "practitioner",
+        "activity_on",
     ],
     "feedback": ["response_id", "referral_id", "submitted_on", "fft_response"],
     "outcomes": [

@@ -1,0 +1,273 @@
+"""Each referral's KPI facts, derived once at load, and the daily appointment counts.
+
+A load touches some referrals (the "affected" set: every referral id in the staged file, and the
+old referral of any contact the file re-points). Inside the file's transaction:
+
+- ``before_merge`` records the affected set and subtracts their current appointments from
+  ``activity_day``;
+- ``after_merge`` adds their appointments back as they now are, and re-derives their rows in
+  ``referral_fact`` (deleted and written again).
+
+So both tables always equal a full rebuild (``rebuild``), which a test checks. Aggregation is in
+the database; Python only turns the per-referral minima into dates, hours and flags, by the
+London calendar rules of kpis.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table
+
+from etl.models import ActivityDay, ReferralFact
+from etl.schema import APPOINTMENT_TYPES
+from etl.stage import bulk_insert
+
+ATTENDED = ("attended", "late_seen")
+CONTACT_METHODS = ("face_to_face", "telephone", "video", "talk_type")
+ETHNIC_GROUPS = {
+    **dict.fromkeys("ABC", "white"),
+    **dict.fromkeys("DEFG", "mixed"),
+    **dict.fromkeys("HJKL", "asian"),
+    **dict.fromkeys("MNP", "black"),
+    **dict.fromkeys("RS", "other"),
+}
+NOT_KNOWN = "not_known"
+_WITHIN_HOURS = 72
+_AFFECTING = {"referrals", "contacts", "outcomes"}
+
+
+def _in(values: tuple[str, ...] | frozenset[str]) -> str:
+    """A constant IN list (fixed code values, never user input)."""
+    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+
+
+_APPT, _ATT = _in(APPOINTMENT_TYPES), _in(ATTENDED)
+_COUNTED = "(r.status IS NULL OR r.status <> 'duplicate')"
+_CUBE_SUMS = {
+    "appointments": "TRUE",
+    "attended": f"c.outcome IN {_ATT}",
+    "dna": "c.outcome = 'dna'",
+    "late_not_seen": "c.outcome = 'late_not_seen'",
+    "cancelled_by_client": "c.outcome = 'cancelled_by_client'",
+    "cancelled_by_service": "c.outcome = 'cancelled_by_service'",
+    "peer_timed": f"c.contact_type = 'peer_session' AND c.outcome IN {_ATT} "
+    "AND c.duration_minutes IS NOT NULL",
+    "peer_90": f"c.contact_type = 'peer_session' AND c.outcome IN {_ATT} "
+    "AND c.duration_minutes >= 80",
+}
+_CUBE_KEY = ("activity_on", "referral_source", "contact_type", "practitioner")
+
+
+def before_merge(conn: Connection, entity: str, stg: Table) -> None:
+    if entity not in _AFFECTING:
+        return
+    _create_affected(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO kpi_affected (referral_id) SELECT DISTINCT referral_id FROM {stg.name} "
+        "WHERE referral_id IS NOT NULL"
+    )
+    if entity == "contacts":  # a contact moved to another referral changes the old one too
+        conn.exec_driver_sql(
+            "INSERT INTO kpi_affected (referral_id) SELECT DISTINCT c.referral_id FROM contact c "
+            f"JOIN {stg.name} s ON s.contact_id = c.contact_id "
+            "WHERE c.referral_id NOT IN (SELECT referral_id FROM kpi_affected)"
+        )
+    if entity != "outcomes":
+        _create_delta(conn)
+        _add_contributions(conn, sign=-1)
+
+
+def after_merge(conn: Connection, entity: str) -> None:
+    if entity not in _AFFECTING:
+        return
+    if entity != "outcomes":
+        _add_contributions(conn, sign=1)
+        _apply_delta(conn)
+    _refresh_referral_facts(conn)
+    conn.exec_driver_sql("DROP TABLE kpi_affected")
+
+
+def rebuild(conn: Connection) -> None:
+    """Derive every fact from the marts again (migrations, and the equality test)."""
+    conn.execute(ActivityDay.__table__.delete())
+    _create_affected(conn)
+    conn.exec_driver_sql("INSERT INTO kpi_affected (referral_id) SELECT referral_id FROM referral")
+    _create_delta(conn)
+    _add_contributions(conn, sign=1)
+    _apply_delta(conn)
+    _refresh_referral_facts(conn)
+    conn.exec_driver_sql("DROP TABLE kpi_affected")
+
+
+def _create_affected(conn: Connection) -> None:
+    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_affected")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE kpi_affected (referral_id VARCHAR(64) PRIMARY KEY)"
+    )
+
+
+def _create_delta(conn: Connection) -> None:
+    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_delta")
+    sums = ", ".join(f"{name} INTEGER" for name in _CUBE_SUMS)
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE kpi_delta (activity_on DATE, referral_source VARCHAR(16), "
+        f"contact_type VARCHAR(16), practitioner VARCHAR(100), {sums})"
+    )
+
+
+def _add_contributions(conn: Connection, sign: int) -> None:
+    """The affected referrals' appointments, grouped by the cube's key, times `sign`."""
+    sums = ", ".join(
+        f"{sign} * SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in _CUBE_SUMS.values()
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO kpi_delta ({', '.join(_CUBE_KEY)}, {', '.join(_CUBE_SUMS)}) "
+        "SELECT c.activity_on, r.referral_source, c.contact_type, "
+        f"COALESCE(c.practitioner, '') AS practitioner, {sums} "
+        "FROM contact c JOIN referral r ON r.referral_id = c.referral_id "
+        "WHERE c.referral_id IN (SELECT referral_id FROM kpi_affected) "
+        f"AND {_COUNTED} AND c.contact_type IN {_APPT} "
+        "GROUP BY c.activity_on, r.referral_source, c.contact_type, COALESCE(c.practitioner, '')"
+    )
+
+
+def _apply_delta(conn: Connection) -> None:
+    key = ", ".join(_CUBE_KEY)
+    names = ", ".join(_CUBE_SUMS)
+    sums = ", ".join(f"SUM({n})" for n in _CUBE_SUMS)
+    updates = ", ".join(f"{n} = activity_day.{n} + excluded.{n}" for n in _CUBE_SUMS)
+    conn.exec_driver_sql(
+        f"INSERT INTO activity_day ({key}, {names}) SELECT {key}, {sums} FROM kpi_delta "
+        f"WHERE TRUE GROUP BY {key} ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql("DELETE FROM activity_day WHERE appointments = 0")
+    conn.exec_driver_sql("DROP TABLE kpi_delta")
+
+
+_FACTS_SQL = f"""
+WITH span AS (
+    SELECT referral_id, MIN(administered_on) AS first_on, MAX(administered_on) AS last_on
+    FROM outcome
+    WHERE measure = 'core10' AND score IS NOT NULL
+      AND referral_id IN (SELECT referral_id FROM kpi_affected)
+    GROUP BY referral_id
+), core10 AS (
+    SELECT s.referral_id, s.first_on, s.last_on, f.score AS first_score, l.score AS last_score
+    FROM span s
+    JOIN outcome f ON f.referral_id = s.referral_id AND f.measure = 'core10'
+        AND f.administered_on = s.first_on
+    JOIN outcome l ON l.referral_id = s.referral_id AND l.measure = 'core10'
+        AND l.administered_on = s.last_on
+)
+SELECT r.referral_id, r.received_at, r.received_date, r.time_known, r.referral_source,
+       r.age_band, r.gender, r.ethnicity, r.postcode_district, r.status, r.discharged_on,
+       c.first_contact_at, c.first_attempt_at, c.first_appt_at, c.first_attended_at, c.sessions,
+       o.first_on, o.last_on, o.first_score, o.last_score
+FROM referral r
+LEFT JOIN (
+    SELECT referral_id,
+        MIN(CASE WHEN outcome IN {_ATT} AND method IN {_in(CONTACT_METHODS)}
+            THEN COALESCE(occurred_at, scheduled_at) END) AS first_contact_at,
+        MIN(CASE WHEN outcome <> 'future'
+            THEN COALESCE(occurred_at, scheduled_at) END) AS first_attempt_at,
+        MIN(CASE WHEN contact_type IN {_APPT} AND outcome <> 'cancelled_by_service'
+            THEN COALESCE(scheduled_at, occurred_at) END) AS first_appt_at,
+        MIN(CASE WHEN contact_type IN {_APPT} AND outcome IN {_ATT}
+            THEN COALESCE(scheduled_at, occurred_at) END) AS first_attended_at,
+        SUM(CASE WHEN contact_type IN {_APPT} AND outcome IN {_ATT} THEN 1 ELSE 0 END)
+            AS sessions
+    FROM contact
+    WHERE referral_id IN (SELECT referral_id FROM kpi_affected)
+    GROUP BY referral_id
+) c ON c.referral_id = r.referral_id
+LEFT JOIN core10 o ON o.referral_id = r.referral_id
+WHERE r.referral_id IN (SELECT referral_id FROM kpi_affected) AND {_COUNTED}
+"""
+_BATCH = 100_000
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format="ISO8601").astype("datetime64[us]")
+
+
+def _london_day(utc: pd.Series) -> pd.Series:
+    """UTC instants -> the London calendar day they fall on (as midnight datetime64)."""
+    local = utc.dt.tz_localize("UTC").dt.tz_convert("Europe/London").dt.tz_localize(None)
+    return local.dt.normalize().astype("datetime64[us]")
+
+
+def _london_midnight_utc(days: pd.Series) -> pd.Series:
+    """London midnight at the start of each day, as UTC (never ambiguous in the UK)."""
+    aware = days.dt.tz_localize("Europe/London", nonexistent="shift_forward", ambiguous=True)
+    return aware.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _month(days: pd.Series) -> pd.Series:
+    return days.dt.strftime("%Y-%m").where(days.notna(), None)
+
+
+def derive(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-referral minima from the database -> the rows of referral_fact."""
+    out = pd.DataFrame({"referral_id": frame["referral_id"]})
+    received = _utc(frame["received_at"])
+    day = pd.to_datetime(frame["received_date"]).astype("datetime64[us]")
+    known = frame["time_known"].astype(bool)
+    out["received_at"], out["received_date"], out["time_known"] = received, day, known
+    out["received_month"] = _month(day)
+    out["referral_source"] = frame["referral_source"]
+    out["age_band"] = frame["age_band"].fillna(NOT_KNOWN)
+    out["gender"] = frame["gender"].fillna("X")
+    out["ethnic_group"] = frame["ethnicity"].map(ETHNIC_GROUPS).fillna(NOT_KNOWN)
+    out["postcode_district"] = frame["postcode_district"].fillna(NOT_KNOWN)
+    out["status"] = frame["status"]
+    discharged = pd.to_datetime(frame["discharged_on"]).astype("datetime64[us]")
+    out["discharged_on"], out["discharged_month"] = discharged, _month(discharged)
+
+    hours72 = pd.Timedelta(hours=_WITHIN_HOURS)
+    out["contact_due_at"] = received + hours72
+    out.loc[~known, "contact_due_at"] = _london_midnight_utc(day + pd.Timedelta(days=4))[~known]
+    for first, within in (
+        ("first_contact_at", "contact_within"),
+        ("first_attempt_at", "attempt_within"),
+    ):
+        at = _utc(frame[first])
+        by_clock = (at - received) <= hours72
+        by_day = _london_day(at) <= day + pd.Timedelta(days=3)
+        out[first] = at
+        out[within] = by_clock.where(known, by_day).astype(object).where(at.notna(), None)
+        if first == "first_contact_at":
+            minutes = ((at - received).dt.total_seconds() / 60).round().clip(lower=0)
+            out["contact_minutes"] = minutes.where(known & at.notna()).astype("Int64")
+    week = day + pd.Timedelta(days=7)
+    out["appt_due_on"] = week
+    appt_day = _london_day(_utc(frame["first_appt_at"]))
+    out["first_appt_on"] = appt_day
+    out["appt_within"] = (appt_day <= week).astype(object).where(appt_day.notna(), None)
+    attended = _utc(frame["first_attended_at"])
+    out["first_attended_at"] = attended
+    out["attended_within"] = (
+        (_london_day(attended) <= week).astype(object).where(attended.notna(), None)
+    )
+    out["sessions"] = pd.to_numeric(frame["sessions"]).fillna(0).astype(np.int64)
+    # CORE-10: first and last scorable administrations at least 14 days apart, and whether
+    # the score fell by 6 or more (prorated scores are not rounded: a 5.89 fall is not 6).
+    first_on, last_on = pd.to_datetime(frame["first_on"]), pd.to_datetime(frame["last_on"])
+    pair = ((last_on - first_on) >= pd.Timedelta(days=14)).fillna(False).astype(bool)
+    fall = pd.to_numeric(frame["first_score"]) - pd.to_numeric(frame["last_score"])
+    out["core10_pair"] = pair
+    out["core10_improved"] = pair & (fall >= 6).fillna(False).astype(bool)
+    return out
+
+
+def _refresh_referral_facts(conn: Connection) -> None:
+    """Delete and derive again the affected referrals' facts, a batch at a time (streamed, so
+    memory stays flat however many referrals a load touches)."""
+    conn.exec_driver_sql(
+        "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
+    )
+    result = conn.exec_driver_sql(_FACTS_SQL, execution_options={"stream_results": True})
+    columns = list(result.keys())
+    while rows := result.fetchmany(_BATCH):
+        bulk_insert(conn, ReferralFact.__table__, derive(pd.DataFrame(rows, columns=columns)))
+    result.close()

@@ -1,0 +1,1 @@
+"""KPI calculations shared by the dashboard, exports and the command line."""

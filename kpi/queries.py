@@ -1,0 +1,234 @@
+"""The KPI engine's SQL: aggregates over referral_fact, activity_day and feedback only.
+
+SQLAlchemy Core with bound parameters, the same statements on SQLite and PostgreSQL. Every query
+returns grouped counts (or a histogram of a small integer: minutes to contact, sessions per
+referral), never a row per person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, case, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from etl.models import ActivityDay, EtlFile, Feedback, ReferralFact
+
+RF = ReferralFact.__table__.c
+AD = ActivityDay.__table__.c
+FB = Feedback.__table__.c
+DIMENSION_COLUMNS = {
+    "referral_source": RF.referral_source,
+    "age_band": RF.age_band,
+    "gender": RF.gender,
+    "ethnicity": RF.ethnic_group,
+    "postcode_district": RF.postcode_district,
+}
+SMALL_DIMENSIONS = ("referral_source", "age_band", "gender", "ethnicity")
+
+
+@dataclass(frozen=True)
+class View:
+    """What a report looks at: as_of (naive UTC) and its London date, months, a source."""
+
+    as_of: dt.datetime
+    as_of_day: dt.date
+    month_from: str | None = None
+    month_to: str | None = None
+    source: str | None = None
+
+    def day_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """[first day of month_from, first day after month_to) as dates (None when open)."""
+        start = dt.date.fromisoformat(self.month_from + "-01") if self.month_from else None
+        end = None
+        if self.month_to:
+            y, m = (int(x) for x in self.month_to.split("-"))
+            end = dt.date(y + m // 12, m % 12 + 1, 1)
+        return start, end
+
+
+def newest_export(conn: Connection) -> dt.datetime | None:
+    """as_of: the export time (UTC) of the newest successfully loaded file."""
+    return conn.execute(
+        select(func.max(EtlFile.exported_at)).where(EtlFile.status == "loaded")
+    ).scalar()
+
+
+def _count(cond: ColumnElement) -> ColumnElement:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _referral_sums(v: View) -> dict[str, ColumnElement]:
+    has_contact = and_(RF.first_contact_at.is_not(None), RF.first_contact_at <= v.as_of)
+    has_attempt = and_(RF.first_attempt_at.is_not(None), RF.first_attempt_at <= v.as_of)
+    has_appt = RF.appt_within.is_(True)
+    has_attended = and_(RF.first_attended_at <= v.as_of, RF.attended_within.is_(True))
+    week_over = RF.appt_due_on <= v.as_of_day
+    is_open = or_(
+        and_(RF.discharged_on.is_(None), or_(RF.status.is_(None), RF.status == "open")),
+        RF.discharged_on > v.as_of_day,
+    )
+    waiting = and_(is_open, not_(has_contact))
+    return {
+        "referrals": func.count(),
+        "contact_72h_num": _count(and_(has_contact, RF.contact_within.is_(True))),
+        "contact_72h_den": _count(or_(RF.contact_due_at <= v.as_of, has_contact)),
+        "contact_attempt_72h_num": _count(and_(has_attempt, RF.attempt_within.is_(True))),
+        "contact_attempt_72h_den": _count(or_(RF.contact_due_at <= v.as_of, has_attempt)),
+        "appt_offered_7d_num": _count(has_appt),
+        "appt_offered_7d_den": _count(or_(week_over, has_appt)),
+        "appt_attended_7d_num": _count(has_attended),
+        "appt_attended_7d_den": _count(or_(week_over, has_attended)),
+        "waiting": _count(waiting),
+        "breaching": _count(
+            and_(
+                waiting,
+                or_(
+                    RF.contact_due_at < v.as_of,
+                    and_(RF.contact_due_at <= v.as_of, RF.time_known.is_(False)),
+                ),
+            )
+        ),
+        "ethnicity_known": _count(RF.ethnic_group != "not_known"),
+        "gender_known": _count(RF.gender.not_in(("X", "Z"))),
+        "age_known": _count(RF.age_band != "not_known"),
+        "time_known": _count(RF.time_known.is_(True)),
+    }
+
+
+def _received(v: View) -> list[ColumnElement]:
+    where = [RF.received_at <= v.as_of]
+    if v.month_from:
+        where.append(RF.received_month >= v.month_from)
+    if v.month_to:
+        where.append(RF.received_month <= v.month_to)
+    if v.source:
+        where.append(RF.referral_source == v.source)
+    return where
+
+
+def _discharged(v: View) -> list[ColumnElement]:
+    where = [RF.discharged_on.is_not(None), RF.discharged_on <= v.as_of_day]
+    if v.month_from:
+        where.append(RF.discharged_month >= v.month_from)
+    if v.month_to:
+        where.append(RF.discharged_month <= v.month_to)
+    if v.source:
+        where.append(RF.referral_source == v.source)
+    return where
+
+
+def _rows(conn: Connection, stmt) -> list[dict]:  # noqa: ANN001
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def referral_groups(conn: Connection, v: View) -> list[dict]:
+    """Referral counts by month received and the four small dimensions (one scan)."""
+    keys = [RF.received_month.label("period")] + [
+        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS
+    ]
+    sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
+    return _rows(conn, select(*keys, *sums).where(*_received(v)).group_by(*keys))
+
+
+def referral_by_district(conn: Connection, v: View) -> list[dict]:
+    key = RF.postcode_district.label("postcode_district")
+    sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
+    return _rows(conn, select(key, *sums).where(*_received(v)).group_by(key))
+
+
+def minutes_histogram(conn: Connection, v: View, dimension: str | None) -> list[dict]:
+    """(group, minutes to first contact, referrals) over referrals with a known time that
+    had a qualifying contact by as_of; `dimension` None -> by month received."""
+    group = (DIMENSION_COLUMNS[dimension] if dimension else RF.received_month).label("group")
+    stmt = (
+        select(group, RF.contact_minutes.label("x"), func.count().label("n"))
+        .where(*_received(v), RF.contact_minutes.is_not(None), RF.first_contact_at <= v.as_of)
+        .group_by(group, RF.contact_minutes)
+    )
+    return _rows(conn, stmt)
+
+
+def discharge_groups(conn: Connection, v: View) -> list[dict]:
+    """Discharged referrals by month discharged, small dimensions and sessions attended."""
+    keys = [RF.discharged_month.label("period"), RF.sessions.label("sessions")] + [
+        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS
+    ]
+    sums = [
+        func.count().label("n"),
+        _count(RF.core10_pair.is_(True)).label("core10_den"),
+        _count(RF.core10_improved.is_(True)).label("core10_num"),
+    ]
+    return _rows(conn, select(*keys, *sums).where(*_discharged(v)).group_by(*keys))
+
+
+def discharge_by_district(conn: Connection, v: View) -> list[dict]:
+    keys = [RF.postcode_district.label("postcode_district"), RF.sessions.label("sessions")]
+    sums = [
+        func.count().label("n"),
+        _count(RF.core10_pair.is_(True)).label("core10_den"),
+        _count(RF.core10_improved.is_(True)).label("core10_num"),
+    ]
+    return _rows(conn, select(*keys, *sums).where(*_discharged(v)).group_by(*keys))
+
+
+ACTIVITY_SUMS = (
+    "appointments",
+    "attended",
+    "dna",
+    "late_not_seen",
+    "cancelled_by_client",
+    "cancelled_by_service",
+    "peer_timed",
+    "peer_90",
+)
+
+
+def activity(conn: Connection, v: View, by_practitioner: bool = False) -> list[dict]:
+    """Appointment counts by London day, type and source (and practitioner when asked)."""
+    keys = [AD.activity_on, AD.contact_type, AD.referral_source]
+    if by_practitioner:
+        keys = [AD.activity_on, AD.practitioner]
+    where = [AD.activity_on <= v.as_of_day]
+    start, end = v.day_range()
+    if start:
+        where.append(AD.activity_on >= start)
+    if end:
+        where.append(AD.activity_on < end)
+    if v.source:
+        where.append(AD.referral_source == v.source)
+    sums = [func.sum(AD[name]).label(name) for name in ACTIVITY_SUMS]
+    return _rows(conn, select(*keys, *sums).where(*where).group_by(*keys))
+
+
+def feedback(conn: Connection, v: View) -> list[dict]:
+    """Feedback responses by day submitted and answer (every response counts, kpis.md)."""
+    where = [FB.submitted_on <= v.as_of_day]
+    start, end = v.day_range()
+    if start:
+        where.append(FB.submitted_on >= start)
+    if end:
+        where.append(FB.submitted_on < end)
+    keys = [FB.submitted_on, FB.fft_response]
+    return _rows(conn, select(*keys, func.count().label("n")).where(*where).group_by(*keys))
+
+
+def recent_loads(conn: Connection, limit: int = 20) -> list[dict]:
+    """The newest files in the run ledger with their counts (data_quality, managers)."""
+    f = EtlFile.__table__.c
+    cols = [
+        f.file_name,
+        f.entity,
+        f.status,
+        f.exported_at,
+        f.finished_at,
+        f.rows_read,
+        f.inserted,
+        f.updated,
+        f.unchanged,
+        f.quarantined,
+        f.orphans,
+        f.message,
+    ]
+    return _rows(conn, select(*cols).order_by(f.file_id.desc()).limit(limit))

@@ -1,0 +1,199 @@
+"""The KPI report: every measure of kpis.md, overall, by month and by breakdown, with SPC.
+
+``build_report`` is the one implementation the dashboard, the exports and ``sis kpis`` use. The
+database aggregates (kpi/queries.py); this module only adds up groups, turns histograms into
+medians and passes every record through ``disclosure.figures`` for the audience.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from etl import parsers
+from kpi import queries, spc
+from kpi.cells import Cells, activity_cells, discharge_cells, feedback_cells, referral_cells
+from kpi.disclosure import (
+    AUDIENCES,
+    OTHER_DISTRICTS,
+    SUPPRESSED,
+    figures,
+    merge_small_districts,
+)
+from kpi.measures import BY_ID, REFERRAL_BASED, directions, rebase, targets
+from kpi.queries import DIMENSION_COLUMNS, View
+
+ORDER = {
+    "referral_source": ("urgent_care", "iapt", "gp", "self", "ae", "vcse", "other"),
+    "age_band": ("under 18", "18-24", "25-34", "35-44", "45-64", "65+", "not_known"),
+    "gender": ("1", "2", "3", "4", "Z", "X"),
+    "ethnicity": ("white", "mixed", "asian", "black", "other", "not_known"),
+    "contact_type": ("assessment", "peer_session", "group_session"),
+}
+
+
+def parse_as_of(text: str) -> dt.datetime:
+    """An ISO date-time (naive means Europe/London wall clock) as an aware UTC datetime."""
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = parsers.london_to_utc(value).replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def iso_london(utc: dt.datetime) -> str:
+    return utc.replace(tzinfo=dt.UTC).astimezone(parsers.LONDON).isoformat()
+
+
+def months_between(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def build_report(
+    engine: Engine | Connection,
+    as_of: dt.datetime | None = None,
+    audience: str = "manager",
+    month_from: str | None = None,
+    month_to: str | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Every measure for `audience`. `as_of`: None = the newest export time in the run ledger;
+    a naive datetime is Europe/London wall clock. Months are "YYYY-MM" (London)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}")
+    if isinstance(engine, Connection):
+        return _build(engine, as_of, audience, month_from, month_to, source)
+    with engine.connect() as conn:
+        return _build(conn, as_of, audience, month_from, month_to, source)
+
+
+def _build(conn, as_of, audience, month_from, month_to, source) -> dict[str, Any]:  # noqa: ANN001
+    if as_of is None:
+        as_of_utc = queries.newest_export(conn)
+    elif as_of.tzinfo is None:
+        as_of_utc = parsers.london_to_utc(as_of)
+    else:
+        as_of_utc = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+    known = as_of_utc is not None
+    if not known:  # an empty warehouse: measure at the wall clock, report as_of as unknown
+        as_of_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    view = View(as_of_utc, parsers.utc_to_london(as_of_utc).date(), month_from, month_to, source)
+    last_month = month_to or view.as_of_day.strftime("%Y-%m")
+    commissioner = audience == "commissioner"
+
+    cells = Cells()
+    referral_cells(conn, view, cells)
+    discharge_cells(conn, view, cells)
+    activity_cells(conn, view, cells, by_practitioner=not commissioner)
+    feedback_cells(conn, view, cells)
+    first_month = month_from or cells.first_month() or last_month
+    months = months_between(first_month, last_month)
+    district_map = (
+        merge_small_districts(cells.district_referrals())
+        if commissioner
+        else {d: d for d in cells.district_referrals()}
+    )
+    target, direction, rebases = targets(), directions(), rebase()
+    measures: dict[str, Any] = {}
+    for measure_id, measure in BY_ID.items():
+        record = cells.record(measure_id, ("all",))
+        out = {"name": measure.name, **figures(record, measure.kind, audience)}
+        if measure_id in target:
+            out["target"] = target[measure_id]
+        out["by_month"] = [
+            figures({"period": m, **cells.record(measure_id, ("month", m))}, measure.kind, audience)
+            for m in months
+        ]
+        for dimension in _breakdowns(measure_id, commissioner):
+            groups = cells.groups(measure_id, dimension)
+            if dimension == "postcode_district":
+                groups = _merge(cells, measure_id, groups, district_map)
+            out[f"by_{dimension}"] = [
+                figures({"group": g, **cells.record(measure_id, key)}, measure.kind, audience)
+                for g, key in _ordered(dimension, groups)
+            ]
+        if measure.charted:
+            series = [
+                (p["period"], p["value"] if isinstance(p["value"], int | float) else None)
+                for p in out["by_month"]
+            ]
+            out["spc"] = spc.xmr(
+                series,
+                improvement=direction[measure_id],
+                target=target.get(measure_id),
+                rebase=rebases.get(measure_id, ()),
+            )
+            for point, shown in zip(out["spc"]["points"], out["by_month"], strict=True):
+                if shown["value"] == SUPPRESSED:
+                    point["value"] = SUPPRESSED
+        measures[measure_id] = out
+    measures["data_quality"] = _data_quality(conn, cells, audience)
+    return {
+        "as_of": iso_london(as_of_utc) if known else None,
+        "audience": audience,
+        "period": {"from": months[0] if months else None, "to": last_month},
+        "source": source,
+        "measures": measures,
+    }
+
+
+def _breakdowns(measure_id: str, commissioner: bool) -> tuple[str, ...]:
+    if measure_id in REFERRAL_BASED:
+        return tuple(DIMENSION_COLUMNS)
+    if measure_id == "sessions":
+        return ("contact_type", "referral_source") + (() if commissioner else ("practitioner",))
+    if measure_id in ("dna_rate", "session_90min"):
+        return ("contact_type", "referral_source")
+    return ()
+
+
+def _merge(
+    cells: Cells, measure_id: str, groups: dict[str, tuple], district_map: dict[str, str]
+) -> dict[str, tuple]:
+    """Districts mapped to "Other districts" are added together into one group."""
+    merged: dict[str, list[tuple]] = {}
+    for group, key in groups.items():
+        merged.setdefault(district_map.get(group, OTHER_DISTRICTS), []).append(key)
+    return {g: cells.combine(measure_id, keys) for g, keys in merged.items()}
+
+
+def _ordered(dimension: str, groups: dict[str, tuple]) -> list[tuple[str, tuple]]:
+    order = ORDER.get(dimension)
+    last = ("not_known", OTHER_DISTRICTS)
+
+    def rank(group: str) -> tuple:
+        if order and group in order:
+            return (0, order.index(group), group)
+        return (1 if group in last else 0, len(order or ()), group)
+
+    return sorted(groups.items(), key=lambda item: rank(item[0]))
+
+
+def _data_quality(conn: Connection, cells: Cells, audience: str) -> dict[str, Any]:
+    """Completeness of key fields over the referrals in view (and, for managers, the loads)."""
+    totals = cells.referral_sums(("all",))
+    completeness = {
+        name: figures(
+            {
+                "numerator": totals.get(f"{name}_known", 0),
+                "denominator": totals.get("referrals", 0),
+            },
+            "rate",
+            audience,
+        )
+        for name in ("ethnicity", "gender", "age", "time")
+    }
+    out: dict[str, Any] = {"name": "Data quality", "completeness": completeness}
+    if audience == "manager":
+        out["loads"] = queries.recent_loads(conn)
+        for load in out["loads"]:
+            for key in ("exported_at", "finished_at"):
+                if load[key] is not None:
+                    load[key] = iso_london(load[key])
+    return out
