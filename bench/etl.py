@@ -27,6 +27,8 @@ import time
 import uuid
 from pathlib import Path
 
+from etl_bench_files import generate, ordered
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(
     "SIS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -36,12 +38,6 @@ EXPORTED_AT = dt.datetime(2026, 10, 31, 17, 30)
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _files(folder: Path) -> list[Path]:
-    order = ("referrals", "contacts", "feedback", "outcomes")
-    files = [f for f in folder.iterdir() if f.suffix == ".csv"]
-    return sorted(files, key=lambda f: next(i for i, k in enumerate(order) if k in f.name))
 
 
 def _target(backend: str, folder: Path, tag: str) -> tuple[str, str | None]:
@@ -84,7 +80,7 @@ def measure_etl(backend: str, folder: Path) -> dict:
     url, schema = _target(backend, folder, "etl")
     engine = _engine(url, schema)
     upgrade(engine)
-    files = _files(folder)
+    files = ordered(folder)
     start = time.perf_counter()
     reports = runner.run(engine, files, "default", EXPORTED_AT)
     seconds = time.perf_counter() - start
@@ -106,7 +102,7 @@ def measure_naive(backend: str, folder: Path) -> dict:
     engine = _engine(url, schema)
     start = time.perf_counter()
     rows = 0
-    for f in _files(folder):
+    for f in ordered(folder):
         frame = pd.read_csv(f)
         rows += len(frame)
         frame.to_sql(f.stem.split("_")[0], engine, index=False, if_exists="append")
@@ -122,7 +118,7 @@ def measure_floor(backend: str, folder: Path) -> dict:
     if backend == "sqlite":
         db = folder / f"floor-{uuid.uuid4().hex[:6]}.db"
         conn = sqlite3.connect(db)
-        for f in _files(folder):
+        for f in ordered(folder):
             with f.open(newline="", encoding="utf-8") as fh:
                 reader = csv.reader(fh)
                 header = next(reader)
@@ -141,7 +137,7 @@ def measure_floor(backend: str, folder: Path) -> dict:
         url, schema = _target(backend, folder, "floor")
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
-            for f in _files(folder):
+            for f in ordered(folder):
                 with f.open(encoding="utf-8") as fh:
                     header = next(csv.reader([fh.readline()]))
                 name = f"{schema}.{f.stem.split('_')[0]}"
@@ -174,17 +170,6 @@ def _child(kind: str, backend: str, folder: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _generate(folder: Path, referrals: int) -> float:
-    from etl.demo import write_demo_exports
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in folder.iterdir():
-        f.unlink()
-    start = time.perf_counter()
-    write_demo_exports(folder, referrals, seed=7, shapes="csv")
-    return time.perf_counter() - start
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--referrals", type=int, default=1_000_000)
@@ -201,14 +186,14 @@ def main() -> None:
         print(json.dumps(result))
         return
     big, small = args.dir / "full", args.dir / "tenth"
-    gen = _generate(big, args.referrals)
+    gen = generate(big, args.referrals)
     sizes = {f.name: f.stat().st_size for f in big.iterdir()}
     print(
         f"generated {args.referrals:,} referrals in {gen:.1f} s: "
         + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items())
     )
     if not args.no_linearity:
-        _generate(small, args.referrals // 10)
+        generate(small, args.referrals // 10)
     for backend in args.backends.split(","):
         etl = _child("etl", backend, big)
         floor = _child("floor", backend, big)

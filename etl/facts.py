@@ -15,11 +15,14 @@ London calendar rules of kpis.md.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, func, select
 
-from etl.models import ActivityDay, ReferralFact
+from etl import cube
+from etl.models import ActivityDay, EtlFile, ReferralCube, ReferralFact
 from etl.schema import APPOINTMENT_TYPES
 from etl.stage import bulk_insert
 
@@ -78,19 +81,23 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
         _add_contributions(conn, sign=-1)
 
 
-def after_merge(conn: Connection, entity: str) -> None:
+def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None:
+    """After the merge of a file exported at `exported_at` (UTC)."""
     if entity not in _AFFECTING:
         return
     if entity != "outcomes":
         _add_contributions(conn, sign=1)
         _apply_delta(conn)
+    cube.subtract(conn)
     _refresh_referral_facts(conn)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
+    cube.advance(conn, max(filter(None, (_newest_export(conn), exported_at))))
 
 
 def rebuild(conn: Connection) -> None:
     """Derive every fact from the marts again (migrations, and the equality test)."""
-    conn.execute(ActivityDay.__table__.delete())
+    for table in (ActivityDay, ReferralFact, ReferralCube):
+        conn.execute(table.__table__.delete())
     _create_affected(conn)
     conn.exec_driver_sql("INSERT INTO kpi_affected (referral_id) SELECT referral_id FROM referral")
     _create_delta(conn)
@@ -98,6 +105,14 @@ def rebuild(conn: Connection) -> None:
     _apply_delta(conn)
     _refresh_referral_facts(conn)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
+    newest = _newest_export(conn)
+    if newest is not None:
+        cube.advance(conn, newest)
+
+
+def _newest_export(conn: Connection) -> dt.datetime | None:
+    newest = select(func.max(EtlFile.exported_at)).where(EtlFile.status == "loaded")
+    return conn.execute(newest).scalar()
 
 
 def _create_affected(conn: Connection) -> None:
@@ -250,6 +265,12 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
         (_london_day(attended) <= week).astype(object).where(attended.notna(), None)
     )
     out["sessions"] = pd.to_numeric(frame["sessions"]).fillna(0).astype(np.int64)
+    contacted = _utc(frame["first_contact_at"])
+    out["contact_known_at"] = contacted.where(contacted > received, received).where(
+        out["contact_minutes"].notna()
+    )
+    out["settled_at"] = _settled_at(out, contacted, attended, discharged)
+    out["in_cube"] = False
     # CORE-10: first and last scorable administrations at least 14 days apart, and whether
     # the score fell by 6 or more (prorated scores are not rounded: a 5.89 fall is not 6).
     first_on, last_on = pd.to_datetime(frame["first_on"]), pd.to_datetime(frame["last_on"])
@@ -258,6 +279,28 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     out["core10_pair"] = pair
     out["core10_improved"] = pair & (fall >= 6).fillna(False).astype(bool)
     return out
+
+
+def _settled_at(
+    out: pd.DataFrame, contacted: pd.Series, attended: pd.Series, discharged: pd.Series
+) -> pd.Series:
+    """When nothing about the referral depends on as_of any more: the latest of its receipt,
+    72-hour maturity, first contact, the end of its first week (London), a first attended
+    appointment within that week, and its discharge day. None while it may still be waiting:
+    open (or no status), never contacted and not discharged."""
+    week_over = _london_midnight_utc(out["appt_due_on"])
+    candidates = [
+        out["received_at"],
+        out["contact_due_at"],
+        contacted,
+        week_over,
+        attended.where(out["attended_within"].eq(True)),
+        _london_midnight_utc(discharged),
+    ]
+    settled = pd.concat(candidates, axis=1).max(axis=1)
+    open_status = out["status"].isna() | out["status"].eq("open")
+    waiting = contacted.isna() & discharged.isna() & open_status
+    return settled.where(~waiting).astype("datetime64[us]")
 
 
 def _refresh_referral_facts(conn: Connection) -> None:

@@ -183,7 +183,7 @@ def _load(
         raise FileRefused("The file has a header but no data rows, so there was nothing to load.")
     facts.before_merge(conn, src.entity, stg)
     counts = merge(conn, src.entity, stg, MARTS[src.entity], file_id)
-    facts.after_merge(conn, src.entity)
+    facts.after_merge(conn, src.entity, export_utc)
     conn.exec_driver_sql(f"DROP TABLE {stg.name}")
     report.inserted, report.updated, report.unchanged = (
         counts.inserted,

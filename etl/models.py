@@ -19,10 +19,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -212,6 +214,69 @@ class ReferralFact(Base):
     sessions: Mapped[int] = mapped_column(Integer)  # attended appointments
     core10_pair: Mapped[bool] = mapped_column(Boolean)
     core10_improved: Mapped[bool] = mapped_column(Boolean)
+    # hours_to_contact counts the referral from here (received and contacted, time known).
+    contact_known_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # From here on nothing about the referral depends on as_of; None: it may still be waiting.
+    settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    in_cube: Mapped[bool] = mapped_column(Boolean, index=True)  # counted in referral_cube
+
+    __table_args__ = tuple(
+        Index(
+            f"ix_referral_fact_minutes_{name}",
+            *lead,
+            "contact_minutes",
+            *trail,
+            "contact_known_at",
+            sqlite_where=text("contact_minutes IS NOT NULL"),
+            postgresql_where=text("contact_minutes IS NOT NULL"),
+        )
+        for name, lead, trail in (
+            # Exact percentiles by index walk (kpi/queries.py): one index per grouping, with
+            # the columns a report filters on, so the walk never touches the table.
+            ("all", (), ("received_month", "referral_source")),
+            ("month", ("received_month",), ("referral_source",)),
+            ("source", ("referral_source",), ("received_month",)),
+            ("age", ("age_band",), ("received_month", "referral_source")),
+            ("gender", ("gender",), ("received_month", "referral_source")),
+            ("ethnicity", ("ethnic_group",), ("received_month", "referral_source")),
+            ("district", ("postcode_district",), ("received_month", "referral_source")),
+        )
+    )
+
+
+class ReferralCube(Base):
+    """Grain: one row per (grain, month, breakdown key): the summed contributions of SETTLED
+    referrals (etl/cube.py). Grains: ``received`` (month received x source, age band, gender,
+    ethnic group), ``received_district`` (month received x source, district), ``discharged``
+    and ``discharged_district`` likewise by month discharged, ``sessions`` (month discharged x
+    source x sessions attended). Key columns a grain does not use hold '' (sessions -1)."""
+
+    __tablename__ = "referral_cube"
+    grain: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    referral_source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(9), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(2), primary_key=True)
+    ethnic_group: Mapped[str] = mapped_column(String(9), primary_key=True)
+    postcode_district: Mapped[str] = mapped_column(String(9), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referrals: Mapped[int] = mapped_column(Integer)
+    contact_72h_num: Mapped[int] = mapped_column(Integer)
+    contact_72h_den: Mapped[int] = mapped_column(Integer)
+    contact_attempt_72h_num: Mapped[int] = mapped_column(Integer)
+    contact_attempt_72h_den: Mapped[int] = mapped_column(Integer)
+    appt_offered_7d_num: Mapped[int] = mapped_column(Integer)
+    appt_offered_7d_den: Mapped[int] = mapped_column(Integer)
+    appt_attended_7d_num: Mapped[int] = mapped_column(Integer)
+    appt_attended_7d_den: Mapped[int] = mapped_column(Integer)
+    ethnicity_known: Mapped[int] = mapped_column(Integer)
+    gender_known: Mapped[int] = mapped_column(Integer)
+    age_known: Mapped[int] = mapped_column(Integer)
+    time_known: Mapped[int] = mapped_column(Integer)
+    hours_n: Mapped[int] = mapped_column(Integer)
+    core10_den: Mapped[int] = mapped_column(Integer)
+    core10_num: Mapped[int] = mapped_column(Integer)
+    sessions_total: Mapped[int] = mapped_column(Integer)
 
 
 class ActivityDay(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
@@ -75,6 +76,8 @@ class Cells:
     def __init__(self) -> None:
         self.sums: dict[str, dict[tuple, Counter]] = defaultdict(lambda: defaultdict(Counter))
         self.hists: dict[str, dict[tuple, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        self.minutes: dict[tuple, tuple] = {}  # cell -> (median, p90) minutes to contact
+        self.minutes_of: Callable[[Cells, tuple], tuple] | None = None
 
     def add(self, family: str, keys: list[tuple], counts: dict[str, int]) -> None:
         for key in keys:
@@ -127,15 +130,17 @@ class Cells:
             return out
         hist = self.hists[family].get(key, Counter())
         if measure_id == "hours_to_contact":
-            median, p90 = percentile(hist, 0.5), percentile(hist, 0.9)
+            if key not in self.minutes and self.minutes_of is not None:
+                self.minutes[key] = self.minutes_of(self, key)
+            median, p90 = self.minutes.get(key, (None, None))
             return {
-                "n": sum(hist.values()),
+                "n": s["hours_n"],
                 "median": None if median is None else round(median / 60, 1),
                 "p90": None if p90 is None else round(p90 / 60, 1),
             }
         if measure_id == "sessions_per_referral":
-            n = s["n"]
-            median = percentile(hist, 0.5)
+            n = s["referrals"]
+            median = percentile(hist, 0.5) if hist else None
             return {
                 "n": n,
                 "mean": round(s["sessions_total"] / n, 2) if n else None,
@@ -148,40 +153,63 @@ class Cells:
         return {"value": s["referrals"]}
 
 
-def _keys(row: dict, period: str, dimensions: tuple[str, ...]) -> list[tuple]:
-    return [ALL, ("month", period)] + [(d, row[d]) for d in dimensions]
+def _keys(row: dict, dimensions: tuple[str, ...] = SMALL_DIMENSIONS) -> list[tuple]:
+    return [ALL, ("month", row["period"])] + [(d, row[d]) for d in dimensions]
 
 
-def referral_cells(conn: Connection, view: View, cells: Cells) -> None:
-    for row in queries.referral_groups(conn, view):
-        counts = {k: int(v) for k, v in row.items() if k not in ("period", *SMALL_DIMENSIONS)}
-        cells.add("referral", _keys(row, row["period"], SMALL_DIMENSIONS), counts)
-    for row in queries.referral_by_district(conn, view):
-        counts = {k: int(v) for k, v in row.items() if k != "postcode_district"}
-        cells.add("referral", [("postcode_district", row["postcode_district"])], counts)
-    for dimension in (None, *queries.DIMENSION_COLUMNS):
-        for row in queries.minutes_histogram(conn, view, dimension):
-            keys = [(dimension, row["group"])] if dimension else [ALL, ("month", row["group"])]
-            cells.add_hist("referral", keys, int(row["x"]), int(row["n"]))
+def _counts(row: dict) -> dict[str, int]:
+    return {k: int(v or 0) for k, v in row.items() if k not in _CUBE_KEY}
 
 
-def _discharge_add(cells: Cells, keys: list[tuple], row: dict) -> None:
-    n, sessions = int(row["n"]), int(row["sessions"])
-    counts = {
-        "n": n,
-        "sessions_total": n * sessions,
-        "core10_den": int(row["core10_den"]),
-        "core10_num": int(row["core10_num"]),
-    }
-    cells.add("discharge", keys, counts)
-    cells.add_hist("discharge", keys, sessions, n)
+_CUBE_KEY = ("period", "sessions", "postcode_district", *SMALL_DIMENSIONS)
 
 
-def discharge_cells(conn: Connection, view: View, cells: Cells) -> None:
-    for row in queries.discharge_groups(conn, view):
-        _discharge_add(cells, _keys(row, row["period"], SMALL_DIMENSIONS), row)
-    for row in queries.discharge_by_district(conn, view):
-        _discharge_add(cells, [("postcode_district", row["postcode_district"])], row)
+def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -> None:
+    """Referral-based counts: settled referrals from referral_cube (when as_of allows it), the
+    rest aggregated from referral_fact."""
+    received = queries.referral_groups(conn, view, live_only=use_cube)
+    districts = queries.referral_by_district(conn, view, live_only=use_cube)
+    discharged = queries.discharge_groups(conn, view, live_only=use_cube)
+    discharged_districts = queries.discharge_by_district(conn, view, live_only=use_cube)
+    sessions = queries.sessions_histogram(conn, view, live_only=use_cube)
+    if use_cube:
+        received += queries.cube(conn, view, "received")
+        districts += queries.cube(conn, view, "received_district")
+        discharged += queries.cube(conn, view, "discharged")
+        discharged_districts += queries.cube(conn, view, "discharged_district")
+        sessions += queries.cube(conn, view, "sessions")
+    for family, rows, district_rows in (
+        ("referral", received, districts),
+        ("discharge", discharged, discharged_districts),
+    ):
+        for row in rows:
+            cells.add(family, _keys(row), _counts(row))
+        for row in district_rows:
+            cells.add(family, [("postcode_district", row["postcode_district"])], _counts(row))
+    for row in sessions:
+        keys = [ALL, ("month", row["period"]), ("referral_source", row["referral_source"])]
+        cells.add_hist("discharge", keys, int(row["sessions"]), int(row["referrals"]))
+
+
+def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) -> tuple:
+    """(median, p90) minutes to first contact of one cell, by walking the index to the two
+    positions each needs (numpy's linear interpolation)."""
+    n = cells.referral_sums(key)["hours_n"]
+    if n == 0:
+        return None, None
+    if key == ALL:
+        dimension, groups = None, []
+    elif key[0] == "merged":
+        dimension, groups = key[1][0][0], [k[1] for k in key[1]]
+    else:
+        dimension, groups = key[0], [key[1]]
+    out = []
+    for q in (0.5, 0.9):
+        h = (n - 1) * q
+        lo = math.floor(h)
+        values = queries.minutes_at(conn, view, dimension, groups, lo)
+        out.append(values[0] + (h - lo) * (values[-1] - values[0]))
+    return tuple(out)
 
 
 def _activity_counts(row: dict) -> dict[str, int]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, case, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from etl.models import ActivityDay, EtlFile, Feedback, ReferralFact
+from etl.models import ActivityDay, EtlFile, Feedback, ReferralCube, ReferralFact
 
 RF = ReferralFact.__table__.c
+RC = ReferralCube.__table__.c
 AD = ActivityDay.__table__.c
 FB = Feedback.__table__.c
 DIMENSION_COLUMNS = {
@@ -94,11 +95,14 @@ def _referral_sums(v: View) -> dict[str, ColumnElement]:
         "gender_known": _count(RF.gender.not_in(("X", "Z"))),
         "age_known": _count(RF.age_band != "not_known"),
         "time_known": _count(RF.time_known.is_(True)),
+        "hours_n": _count(and_(RF.contact_minutes.is_not(None), RF.contact_known_at <= v.as_of)),
     }
 
 
-def _received(v: View) -> list[ColumnElement]:
+def _received(v: View, live_only: bool = False) -> list[ColumnElement]:
     where = [RF.received_at <= v.as_of]
+    if live_only:  # settled referrals come from referral_cube instead
+        where.append(RF.in_cube.is_(False))
     if v.month_from:
         where.append(RF.received_month >= v.month_from)
     if v.month_to:
@@ -108,8 +112,10 @@ def _received(v: View) -> list[ColumnElement]:
     return where
 
 
-def _discharged(v: View) -> list[ColumnElement]:
+def _discharged(v: View, live_only: bool = False) -> list[ColumnElement]:
     where = [RF.discharged_on.is_not(None), RF.discharged_on <= v.as_of_day]
+    if live_only:
+        where.append(RF.in_cube.is_(False))
     if v.month_from:
         where.append(RF.discharged_month >= v.month_from)
     if v.month_to:
@@ -123,54 +129,87 @@ def _rows(conn: Connection, stmt) -> list[dict]:  # noqa: ANN001
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def referral_groups(conn: Connection, v: View) -> list[dict]:
+def referral_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
     """Referral counts by month received and the four small dimensions (one scan)."""
-    keys = [RF.received_month.label("period")] + [
-        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS
+    keys = [RF.received_month.label("period"), RF.referral_source] + [
+        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
     ]
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(*keys, *sums).where(*_received(v)).group_by(*keys))
+    return _rows(conn, select(*keys, *sums).where(*_received(v, live_only)).group_by(*keys))
 
 
-def referral_by_district(conn: Connection, v: View) -> list[dict]:
+def referral_by_district(conn: Connection, v: View, live_only: bool) -> list[dict]:
     key = RF.postcode_district.label("postcode_district")
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(key, *sums).where(*_received(v)).group_by(key))
+    return _rows(conn, select(key, *sums).where(*_received(v, live_only)).group_by(key))
 
 
-def minutes_histogram(conn: Connection, v: View, dimension: str | None) -> list[dict]:
-    """(group, minutes to first contact, referrals) over referrals with a known time that
-    had a qualifying contact by as_of; `dimension` None -> by month received."""
-    group = (DIMENSION_COLUMNS[dimension] if dimension else RF.received_month).label("group")
+def _discharge_sums() -> list[ColumnElement]:
+    return [
+        func.count().label("referrals"),
+        func.sum(RF.sessions).label("sessions_total"),
+        _count(RF.core10_pair.is_(True)).label("core10_den"),
+        _count(RF.core10_improved.is_(True)).label("core10_num"),
+    ]
+
+
+def discharge_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
+    """Discharged referrals by month discharged and the four small dimensions."""
+    keys = [RF.discharged_month.label("period"), RF.referral_source] + [
+        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
+    ]
+    where = _discharged(v, live_only)
+    return _rows(conn, select(*keys, *_discharge_sums()).where(*where).group_by(*keys))
+
+
+def discharge_by_district(conn: Connection, v: View, live_only: bool) -> list[dict]:
+    key = RF.postcode_district.label("postcode_district")
+    where = _discharged(v, live_only)
+    return _rows(conn, select(key, *_discharge_sums()).where(*where).group_by(key))
+
+
+def sessions_histogram(conn: Connection, v: View, live_only: bool) -> list[dict]:
+    """Discharged referrals by month discharged, source and sessions attended."""
+    keys = [RF.discharged_month.label("period"), RF.referral_source, RF.sessions]
+    stmt = select(*keys, func.count().label("referrals")).where(*_discharged(v, live_only))
+    return _rows(conn, stmt.group_by(*keys))
+
+
+def cube(conn: Connection, v: View, grain: str) -> list[dict]:
+    """The settled referrals' rows of one grain of referral_cube, filtered like the view."""
+    where = [RC.grain == grain]
+    if v.month_from:
+        where.append(RC.period >= v.month_from)
+    if v.month_to:
+        where.append(RC.period <= v.month_to)
+    if v.source:
+        where.append(RC.referral_source == v.source)
+    cols = [c for c in RC if c.name != "grain"]
+    rows = _rows(conn, select(*cols).where(*where))
+    for row in rows:
+        row["ethnicity"] = row.pop("ethnic_group")
+    return rows
+
+
+def minutes_at(
+    conn: Connection, v: View, dimension: str | None, groups: list[str], index: int
+) -> list[int]:
+    """Minutes to first contact at sorted positions `index` and `index + 1` among the referrals
+    of `groups` (None dimension: all referrals; "month": months received) counted by as_of. An
+    index walk: each grouping has an index led by its column and the minutes."""
+    where = [
+        RF.contact_minutes.is_not(None),
+        RF.contact_known_at <= v.as_of,
+        *_received(v)[1:],
+    ]
+    if dimension == "month":
+        where.append(RF.received_month.in_(groups))
+    elif dimension is not None:
+        where.append(DIMENSION_COLUMNS[dimension].in_(groups))
     stmt = (
-        select(group, RF.contact_minutes.label("x"), func.count().label("n"))
-        .where(*_received(v), RF.contact_minutes.is_not(None), RF.first_contact_at <= v.as_of)
-        .group_by(group, RF.contact_minutes)
+        select(RF.contact_minutes).where(*where).order_by(RF.contact_minutes).limit(2).offset(index)
     )
-    return _rows(conn, stmt)
-
-
-def discharge_groups(conn: Connection, v: View) -> list[dict]:
-    """Discharged referrals by month discharged, small dimensions and sessions attended."""
-    keys = [RF.discharged_month.label("period"), RF.sessions.label("sessions")] + [
-        DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS
-    ]
-    sums = [
-        func.count().label("n"),
-        _count(RF.core10_pair.is_(True)).label("core10_den"),
-        _count(RF.core10_improved.is_(True)).label("core10_num"),
-    ]
-    return _rows(conn, select(*keys, *sums).where(*_discharged(v)).group_by(*keys))
-
-
-def discharge_by_district(conn: Connection, v: View) -> list[dict]:
-    keys = [RF.postcode_district.label("postcode_district"), RF.sessions.label("sessions")]
-    sums = [
-        func.count().label("n"),
-        _count(RF.core10_pair.is_(True)).label("core10_den"),
-        _count(RF.core10_improved.is_(True)).label("core10_num"),
-    ]
-    return _rows(conn, select(*keys, *sums).where(*_discharged(v)).group_by(*keys))
+    return list(conn.execute(stmt).scalars())
 
 
 ACTIVITY_SUMS = (
@@ -230,5 +269,6 @@ def recent_loads(conn: Connection, limit: int = 20) -> list[dict]:
         f.quarantined,
         f.orphans,
         f.message,
+        f.report_json,
     ]
     return _rows(conn, select(*cols).order_by(f.file_id.desc()).limit(limit))

@@ -8,13 +8,21 @@ medians and passes every record through ``disclosure.figures`` for the audience.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from etl import parsers
 from kpi import queries, spc
-from kpi.cells import Cells, activity_cells, discharge_cells, feedback_cells, referral_cells
+from kpi.cells import (
+    Cells,
+    activity_cells,
+    feedback_cells,
+    minutes_percentiles,
+    referral_cells,
+)
 from kpi.disclosure import (
     AUDIENCES,
     OTHER_DISTRICTS,
@@ -62,20 +70,23 @@ def build_report(
     month_from: str | None = None,
     month_to: str | None = None,
     source: str | None = None,
+    use_cube: bool = True,
 ) -> dict[str, Any]:
     """Every measure for `audience`. `as_of`: None = the newest export time in the run ledger;
-    a naive datetime is Europe/London wall clock. Months are "YYYY-MM" (London)."""
+    a naive datetime is Europe/London wall clock. Months are "YYYY-MM" (London). `use_cube`
+    False recomputes everything from referral_fact (a test checks the two agree)."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
+    args = (as_of, audience, month_from, month_to, source, use_cube)
     if isinstance(engine, Connection):
-        return _build(engine, as_of, audience, month_from, month_to, source)
+        return _build(engine, *args)
     with engine.connect() as conn:
-        return _build(conn, as_of, audience, month_from, month_to, source)
+        return _build(conn, *args)
 
 
-def _build(conn, as_of, audience, month_from, month_to, source) -> dict[str, Any]:  # noqa: ANN001
+def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dict[str, Any]:  # noqa: ANN001
     if as_of is None:
-        as_of_utc = queries.newest_export(conn)
+        as_of_utc = queries.newest_export(conn)  # as_of: the newest export time
     elif as_of.tzinfo is None:
         as_of_utc = parsers.london_to_utc(as_of)
     else:
@@ -87,9 +98,11 @@ def _build(conn, as_of, audience, month_from, month_to, source) -> dict[str, Any
     last_month = month_to or view.as_of_day.strftime("%Y-%m")
     commissioner = audience == "commissioner"
 
+    newest = queries.newest_export(conn)
     cells = Cells()
-    referral_cells(conn, view, cells)
-    discharge_cells(conn, view, cells)
+    settled_ok = newest is not None and as_of_utc >= newest  # see etl/cube.py
+    referral_cells(conn, view, cells, use_cube=use_cube and settled_ok)
+    cells.minutes_of = partial(minutes_percentiles, conn, view)
     activity_cells(conn, view, cells, by_practitioner=not commissioner)
     feedback_cells(conn, view, cells)
     first_month = month_from or cells.first_month() or last_month
@@ -196,4 +209,7 @@ def _data_quality(conn: Connection, cells: Cells, audience: str) -> dict[str, An
             for key in ("exported_at", "finished_at"):
                 if load[key] is not None:
                     load[key] = iso_london(load[key])
+            details = json.loads(load.pop("report_json") or "{}")
+            load["quarantine_reasons"] = details.get("quarantine_reasons", {})
+            load["warning_reasons"] = details.get("warning_reasons", {})
     return out

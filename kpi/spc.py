@@ -10,14 +10,14 @@ Method, per segment (see rebasing below):
   run: 7 or more consecutive points on the same side of the mean;
   trend: 7 or more consecutive points, each strictly higher (or each strictly lower) than the one
   before it *within the run* — i.e. 6 successive rises (falls). This is the MDC Excel tool's
-  "7 points consistently increasing/decreasing" and NHSRplotthedots 0.2.2's
+  "7 points consistently increasing/decreasing" and NHSRplotthedots'
   `ptd_seven_point_trend` (which takes the sign of the 6 differences of y[i-6..i]); 6 points
   (5 rises) do not fire. Equal neighbours break a trend;
   two_of_three: three consecutive points all on the same side of the mean, two or more beyond
-  the two-sigma line on that side. Points beyond the limits count (MDC change of November 2023;
-  NHSRplotthedots 0.2.2 counted only points between two sigma and the limits). The points
-  beyond two sigma are flagged — including those also outside the limits, which then list both
-  rules.
+  the two-sigma line on that side. Points beyond the limits count, as the spec says (MDC change
+  of November 2023; NHSRplotthedots' `ptd_two_in_three` counts only points between two sigma
+  and the limits). The points beyond two sigma are flagged — including those also outside the
+  limits, which then list both rules.
 - every point of a qualifying run or trend is flagged. Each rule points high (above the
   mean / rising) or low; a point's direction is that of its first rule in the order
   outside_limits, trend, two_of_three, run (the `case_when` order of NHSRplotthedots 0.2.2). A

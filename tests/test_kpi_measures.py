@@ -1038,6 +1038,66 @@ def test_referral_breakdowns(engine, export) -> None:
     }
 
 
+def test_data_quality_completeness_and_loads(engine, load, tmp_path) -> None:
+    # The brief gives no field list for data_quality; this follows the engine's shape
+    # ("completeness" -> {field: {value, numerator, denominator}}, "loads" -> ledger rows).
+    rows = [*BREAKDOWN_REFERRALS[:-1], referral("B10", "03/03/2025"), referral("BX", "31/02/2025")]
+    path = write_csv(tmp_path / "referrals.csv", "\n".join([REFERRALS, *rows]) + "\n")
+    (report,) = load(path, exported_at=dt.datetime(2025, 3, 31, 12, 0))
+    assert (report.read, report.inserted, report.quarantined) == (11, 10, 1)
+    dq = kpis(engine)["data_quality"]
+    done = {k: fig(v, *RATIO) for k, v in dq["completeness"].items()}
+    assert done == {
+        "ethnicity": (60.0, 6, 10),  # Z, 99 and blank are not known: B7 B8 B9 B10
+        "gender": (70.0, 7, 10),  # Z (B4) and X (B5, B10: blank) are not known
+        "age": (80.0, 8, 10),  # B7, B10 have no age
+        "time": (90.0, 9, 10),  # B10 is date-only
+    }
+    (latest,) = [x for x in dq["loads"] if x["file_name"] == "referrals.csv"]
+    assert (latest["rows_read"], latest["inserted"], latest["quarantined"]) == (11, 10, 1)
+    assert (latest["updated"], latest["unchanged"], latest["orphans"]) == (0, 0, 0)
+    # "quarantined by reason" (kpis.md, data_quality)
+    assert any(isinstance(v, dict) and v.get("invalid_datetime") == 1 for v in latest.values()), (
+        latest
+    )
+
+
+# -- later exports ---------------------------------------------------------------------------------
+
+
+def test_a_newer_export_changes_the_measures(engine, export) -> None:
+    export(
+        referrals=[referral("R1", "03/03/2025 10:00"), referral("R2", "03/03/2025 10:00")],
+        contacts=[
+            appointment("S1", "R1", "05/03/2025 10:00"),  # 48 h
+            appointment("S2", "R1", "12/03/2025 10:00", outcome="Booked"),
+            appointment("S3", "R2", "06/03/2025 10:00", type_="Assessment"),
+        ],
+        exported_at=dt.datetime(2025, 3, 10, 12, 0),
+    )
+    m = kpis(engine)
+    assert m["referrals"]["value"] == 2
+    assert groups(m["sessions"], "by_referral_source") == {"gp": 2}
+    assert fig(m["dna_rate"], *RATIO) == (0.0, 0, 2)
+    # R1 was self-referred after all, R2 is a duplicate, and S2 was not attended.
+    export(
+        referrals=[
+            referral("R1", "03/03/2025 10:00", source="Self"),
+            referral("R2", "03/03/2025 10:00", status="Duplicate"),
+        ],
+        contacts=[appointment("S2", "R1", "12/03/2025 10:00", outcome="DNA")],
+        exported_at=dt.datetime(2025, 3, 20, 12, 0),
+    )
+    m = kpis(engine)
+    assert groups(m["referrals"], "by_referral_source") == {"self": 1}
+    assert fig(m["contact_72h"], *RATE) == (100.0, 1, 1, 0)  # S1 after 48 h
+    # sessions: S1 only (S3 belongs to a duplicate); DNA S2 -> 1/2
+    assert m["sessions"]["value"] == 1
+    assert groups(m["sessions"], "by_referral_source") == {"self": 1}
+    assert fig(m["dna_rate"], *RATIO) == (50.0, 1, 2)
+    assert groups(m["dna_rate"], "by_referral_source", *RATIO) == {"self": (50.0, 1, 2)}
+
+
 # -- filters ---------------------------------------------------------------------------------------
 
 FILTERED = dict(

@@ -1,8 +1,8 @@
-"""KPI facts: referral_fact, activity_day and the contact's London activity date
+"""KPI facts: referral_fact, referral_cube, activity_day and the contact's London activity date
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 03:43:45.066755
+Create Date: 2026-11-26 03:55:40.964605
 """
 
 import pandas as pd
@@ -47,6 +47,44 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("activity_on", "referral_source", "contact_type", "practitioner"),
     )
     op.create_table(
+        "referral_cube",
+        sa.Column("grain", sa.String(length=20), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("referral_source", sa.String(length=16), nullable=False),
+        sa.Column("age_band", sa.String(length=9), nullable=False),
+        sa.Column("gender", sa.String(length=2), nullable=False),
+        sa.Column("ethnic_group", sa.String(length=9), nullable=False),
+        sa.Column("postcode_district", sa.String(length=9), nullable=False),
+        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("referrals", sa.Integer(), nullable=False),
+        sa.Column("contact_72h_num", sa.Integer(), nullable=False),
+        sa.Column("contact_72h_den", sa.Integer(), nullable=False),
+        sa.Column("contact_attempt_72h_num", sa.Integer(), nullable=False),
+        sa.Column("contact_attempt_72h_den", sa.Integer(), nullable=False),
+        sa.Column("appt_offered_7d_num", sa.Integer(), nullable=False),
+        sa.Column("appt_offered_7d_den", sa.Integer(), nullable=False),
+        sa.Column("appt_attended_7d_num", sa.Integer(), nullable=False),
+        sa.Column("appt_attended_7d_den", sa.Integer(), nullable=False),
+        sa.Column("ethnicity_known", sa.Integer(), nullable=False),
+        sa.Column("gender_known", sa.Integer(), nullable=False),
+        sa.Column("age_known", sa.Integer(), nullable=False),
+        sa.Column("time_known", sa.Integer(), nullable=False),
+        sa.Column("hours_n", sa.Integer(), nullable=False),
+        sa.Column("core10_den", sa.Integer(), nullable=False),
+        sa.Column("core10_num", sa.Integer(), nullable=False),
+        sa.Column("sessions_total", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "grain",
+            "period",
+            "referral_source",
+            "age_band",
+            "gender",
+            "ethnic_group",
+            "postcode_district",
+            "sessions",
+        ),
+    )
+    op.create_table(
         "referral_fact",
         sa.Column("referral_id", sa.String(length=64), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=False),
@@ -75,12 +113,84 @@ def upgrade() -> None:
         sa.Column("sessions", sa.Integer(), nullable=False),
         sa.Column("core10_pair", sa.Boolean(), nullable=False),
         sa.Column("core10_improved", sa.Boolean(), nullable=False),
+        sa.Column("contact_known_at", sa.DateTime(), nullable=True),
+        sa.Column("settled_at", sa.DateTime(), nullable=True),
+        sa.Column("in_cube", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("referral_id"),
     )
     with op.batch_alter_table("referral_fact", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referral_fact_in_cube"), ["in_cube"], unique=False)
+        batch_op.create_index(
+            "ix_referral_fact_minutes_age",
+            [
+                "age_band",
+                "contact_minutes",
+                "received_month",
+                "referral_source",
+                "contact_known_at",
+            ],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_all",
+            ["contact_minutes", "received_month", "referral_source", "contact_known_at"],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_district",
+            [
+                "postcode_district",
+                "contact_minutes",
+                "received_month",
+                "referral_source",
+                "contact_known_at",
+            ],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_ethnicity",
+            [
+                "ethnic_group",
+                "contact_minutes",
+                "received_month",
+                "referral_source",
+                "contact_known_at",
+            ],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_gender",
+            ["gender", "contact_minutes", "received_month", "referral_source", "contact_known_at"],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_month",
+            ["received_month", "contact_minutes", "referral_source", "contact_known_at"],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_referral_fact_minutes_source",
+            ["referral_source", "contact_minutes", "received_month", "contact_known_at"],
+            unique=False,
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
         batch_op.create_index(
             batch_op.f("ix_referral_fact_received_month"), ["received_month"], unique=False
         )
+
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.add_column(sa.Column("activity_on", sa.Date(), nullable=True))
     conn = op.get_bind()
@@ -96,7 +206,46 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_column("activity_on")
+
     with op.batch_alter_table("referral_fact", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_referral_fact_received_month"))
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_source",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_month",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_gender",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_ethnicity",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_district",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_all",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_referral_fact_minutes_age",
+            sqlite_where=sa.text("contact_minutes IS NOT NULL"),
+            postgresql_where=sa.text("contact_minutes IS NOT NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_referral_fact_in_cube"))
+
     op.drop_table("referral_fact")
+    op.drop_table("referral_cube")
     op.drop_table("activity_day")

@@ -1,0 +1,141 @@
+"""``referral_cube``: the settled referrals' counts, kept up to date at load, so that a report at
+the newest export time adds up a few thousand cube rows instead of scanning every referral.
+
+A referral is *settled* from ``referral_fact.settled_at`` on: from then its contribution to every
+referral measure no longer depends on as_of (it has matured, been contacted or closed, and its
+week for an appointment is over). Referrals that can still be waiting (open, never contacted,
+not discharged) are never settled. Each load, in the file's transaction:
+
+1. ``subtract`` takes the affected referrals that are in the cube out of it (old facts);
+2. their facts are derived again (``in_cube`` false);
+3. ``advance`` adds every referral settled by the newest export time to the cube.
+
+So the cube always equals the sum over ``referral_fact`` rows with ``in_cube`` true, which holds
+only referrals settled at or before the newest export time: a report whose as_of is at least that
+time may use it; an earlier as_of computes from ``referral_fact`` alone (kpi/queries.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, DateTime, bindparam, text
+
+# Each grain: (period, the key's other columns, which referrals) over referral_fact f. Key
+# columns a grain does not use hold '' (or -1 for sessions).
+GRAINS = {
+    "received": (
+        "f.received_month",
+        "f.age_band, f.gender, f.ethnic_group, '', -1",
+        "TRUE",
+    ),
+    "received_district": (
+        "f.received_month",
+        "'', '', '', f.postcode_district, -1",
+        "TRUE",
+    ),
+    "discharged": (
+        "f.discharged_month",
+        "f.age_band, f.gender, f.ethnic_group, '', -1",
+        "f.discharged_on IS NOT NULL",
+    ),
+    "discharged_district": (
+        "f.discharged_month",
+        "'', '', '', f.postcode_district, -1",
+        "f.discharged_on IS NOT NULL",
+    ),
+    "sessions": (
+        "f.discharged_month",
+        "'', '', '', '', f.sessions",
+        "f.discharged_on IS NOT NULL",
+    ),
+}
+KEY = (
+    "grain",
+    "period",
+    "referral_source",
+    "age_band",
+    "gender",
+    "ethnic_group",
+    "postcode_district",
+    "sessions",
+)
+# What a settled referral contributes (its figures at any as_of after settled_at).
+SUMS = {
+    "referrals": "TRUE",
+    "contact_72h_num": "f.contact_within",
+    "contact_72h_den": "TRUE",
+    "contact_attempt_72h_num": "f.attempt_within",
+    "contact_attempt_72h_den": "TRUE",
+    "appt_offered_7d_num": "f.appt_within",
+    "appt_offered_7d_den": "TRUE",
+    "appt_attended_7d_num": "f.attended_within",
+    "appt_attended_7d_den": "TRUE",
+    "ethnicity_known": "f.ethnic_group <> 'not_known'",
+    "gender_known": "f.gender NOT IN ('X', 'Z')",
+    "age_known": "f.age_band <> 'not_known'",
+    "time_known": "f.time_known",
+    "hours_n": "f.contact_minutes IS NOT NULL",
+    "core10_den": "f.core10_pair",
+    "core10_num": "f.core10_improved",
+}
+
+
+def _contributions(conn: Connection, sign: int, where: str, params: dict) -> None:
+    sums = ", ".join(f"{sign} * SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in SUMS.values())
+    for grain, (period, dims, grain_where) in GRAINS.items():
+        keys = f"'{grain}', {period}, f.referral_source, {dims}"
+        group = ", ".join(k for k in keys.split(", ") if k.startswith("f."))  # not constants
+        stmt = text(
+            f"INSERT INTO kpi_cube_delta ({', '.join(KEY)}, {', '.join(SUMS)}, sessions_total) "
+            f"SELECT {keys}, {sums}, {sign} * SUM(f.sessions) FROM referral_fact f "
+            f"WHERE {where} AND {grain_where} GROUP BY {group}"
+        )
+        if "w" in params:
+            stmt = stmt.bindparams(bindparam("w", type_=DateTime))
+        conn.execute(stmt, params)
+
+
+def _apply(conn: Connection) -> None:
+    key, names = ", ".join(KEY), [*SUMS, "sessions_total"]
+    sums = ", ".join(f"SUM({n})" for n in names)
+    updates = ", ".join(f"{n} = referral_cube.{n} + excluded.{n}" for n in names)
+    conn.exec_driver_sql(
+        f"INSERT INTO referral_cube ({key}, {', '.join(names)}) SELECT {key}, {sums} "
+        f"FROM kpi_cube_delta WHERE TRUE GROUP BY {key} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql("DELETE FROM referral_cube WHERE referrals = 0")
+    conn.exec_driver_sql("DROP TABLE kpi_cube_delta")
+
+
+def _delta_table(conn: Connection) -> None:
+    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_cube_delta")
+    sums = ", ".join(f"{n} INTEGER" for n in [*SUMS, "sessions_total"])
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE kpi_cube_delta (grain VARCHAR(20), period VARCHAR(7), "
+        "referral_source VARCHAR(16), age_band VARCHAR(9), gender VARCHAR(2), "
+        f"ethnic_group VARCHAR(9), postcode_district VARCHAR(9), sessions INTEGER, {sums})"
+    )
+
+
+def subtract(conn: Connection) -> None:
+    """Take the affected referrals (temp table kpi_affected) out of the cube."""
+    _delta_table(conn)
+    _contributions(
+        conn,
+        -1,
+        "f.in_cube AND f.referral_id IN (SELECT referral_id FROM kpi_affected)",
+        {},
+    )
+    _apply(conn)
+
+
+def advance(conn: Connection, watermark: dt.datetime) -> None:
+    """Add every referral settled by `watermark` (the newest export time) to the cube."""
+    _delta_table(conn)
+    where = "NOT f.in_cube AND f.settled_at <= :w"
+    _contributions(conn, 1, where, {"w": watermark})
+    _apply(conn)
+    update = text("UPDATE referral_fact SET in_cube = :t WHERE NOT in_cube AND settled_at <= :w")
+    conn.execute(update.bindparams(bindparam("w", type_=DateTime)), {"t": True, "w": watermark})
