@@ -6,9 +6,10 @@ referral measure no longer depends on as_of (it has matured, been contacted or c
 week for an appointment is over). Referrals that can still be waiting (open, never contacted,
 not discharged) are never settled. Each load, in the file's transaction:
 
-1. ``subtract`` takes the affected referrals that are in the cube out of it (old facts);
-2. their facts are derived again (``in_cube`` false);
-3. ``advance`` adds every referral settled by the newest export time to the cube.
+1. ``move(-1)`` takes the affected referrals that are in the cube out of it (old facts);
+2. their facts are derived again, ``in_cube`` when settled by the newest export time;
+3. ``move(+1)`` puts those back in with their new facts, and ``advance`` adds every other
+   referral that the newest export time has settled.
 
 So the cube always equals the sum over ``referral_fact`` rows with ``in_cube`` true, which holds
 only referrals settled at or before the newest export time: a report whose as_of is at least that
@@ -119,20 +120,17 @@ def _delta_table(conn: Connection) -> None:
     )
 
 
-def subtract(conn: Connection) -> None:
-    """Take the affected referrals (temp table kpi_affected) out of the cube."""
+def move(conn: Connection, sign: int) -> None:
+    """Add (+1) or take out (-1) the affected referrals (temp table kpi_affected) that are
+    marked as counted in the cube."""
     _delta_table(conn)
-    _contributions(
-        conn,
-        -1,
-        "f.in_cube AND f.referral_id IN (SELECT referral_id FROM kpi_affected)",
-        {},
-    )
+    where = "f.in_cube AND f.referral_id IN (SELECT referral_id FROM kpi_affected)"
+    _contributions(conn, sign, where, {})
     _apply(conn)
 
 
 def advance(conn: Connection, watermark: dt.datetime) -> None:
-    """Add every referral settled by `watermark` (the newest export time) to the cube."""
+    """Add every other referral settled by `watermark` (the newest export time) to the cube."""
     _delta_table(conn)
     where = "NOT f.in_cube AND f.settled_at <= :w"
     _contributions(conn, 1, where, {"w": watermark})

@@ -88,10 +88,7 @@ def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None
     if entity != "outcomes":
         _add_contributions(conn, sign=1)
         _apply_delta(conn)
-    cube.subtract(conn)
-    _refresh_referral_facts(conn)
-    conn.exec_driver_sql("DROP TABLE kpi_affected")
-    cube.advance(conn, max(filter(None, (_newest_export(conn), exported_at))))
+    _refresh_referral_facts(conn, max(filter(None, (_newest_export(conn), exported_at))))
 
 
 def rebuild(conn: Connection) -> None:
@@ -103,11 +100,8 @@ def rebuild(conn: Connection) -> None:
     _create_delta(conn)
     _add_contributions(conn, sign=1)
     _apply_delta(conn)
-    _refresh_referral_facts(conn)
-    conn.exec_driver_sql("DROP TABLE kpi_affected")
-    newest = _newest_export(conn)
-    if newest is not None:
-        cube.advance(conn, newest)
+    # Before any load the cube stays empty (nothing is settled before an export exists).
+    _refresh_referral_facts(conn, _newest_export(conn) or dt.datetime.min)
 
 
 def _newest_export(conn: Connection) -> dt.datetime | None:
@@ -222,8 +216,9 @@ def _month(days: pd.Series) -> pd.Series:
     return days.dt.strftime("%Y-%m").where(days.notna(), None)
 
 
-def derive(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-referral minima from the database -> the rows of referral_fact."""
+def derive(frame: pd.DataFrame, watermark: dt.datetime) -> pd.DataFrame:
+    """Per-referral minima from the database -> the rows of referral_fact; those settled by
+    `watermark` are marked as counted in referral_cube."""
     out = pd.DataFrame({"referral_id": frame["referral_id"]})
     received = _utc(frame["received_at"])
     day = pd.to_datetime(frame["received_date"]).astype("datetime64[us]")
@@ -270,7 +265,7 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
         out["contact_minutes"].notna()
     )
     out["settled_at"] = _settled_at(out, contacted, attended, discharged)
-    out["in_cube"] = False
+    out["in_cube"] = out["settled_at"].le(pd.Timestamp(watermark)).fillna(False).astype(bool)
     # CORE-10: first and last scorable administrations at least 14 days apart, and whether
     # the score fell by 6 or more (prorated scores are not rounded: a 5.89 fall is not 6).
     first_on, last_on = pd.to_datetime(frame["first_on"]), pd.to_datetime(frame["last_on"])
@@ -303,14 +298,31 @@ def _settled_at(
     return settled.where(~waiting).astype("datetime64[us]")
 
 
-def _refresh_referral_facts(conn: Connection) -> None:
-    """Delete and derive again the affected referrals' facts, a batch at a time (streamed, so
-    memory stays flat however many referrals a load touches)."""
+def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
+    """Derive the affected referrals' facts again, a batch at a time (streamed, so memory stays
+    flat however many a load touches), and keep referral_cube in step: the affected ones leave
+    the cube with their old facts and re-enter with their new; then every other referral
+    settled by `watermark` (the newest export time) joins it."""
+    cube.move(conn, -1)
+    affected = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
+    stored = conn.exec_driver_sql("SELECT COUNT(*) FROM referral_fact").scalar() or 0
+    indexes = list(ReferralFact.__table__.indexes)
+    rebuild_indexes = affected >= _BATCH and affected * 4 >= stored
+    if rebuild_indexes:  # a large share is rewritten: building indexes afresh is faster
+        for index in indexes:
+            index.drop(conn)
     conn.exec_driver_sql(
         "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
     )
     result = conn.exec_driver_sql(_FACTS_SQL, execution_options={"stream_results": True})
     columns = list(result.keys())
     while rows := result.fetchmany(_BATCH):
-        bulk_insert(conn, ReferralFact.__table__, derive(pd.DataFrame(rows, columns=columns)))
+        frame = derive(pd.DataFrame(rows, columns=columns), watermark)
+        bulk_insert(conn, ReferralFact.__table__, frame)
     result.close()
+    cube.move(conn, 1)
+    conn.exec_driver_sql("DROP TABLE kpi_affected")
+    cube.advance(conn, watermark)
+    if rebuild_indexes:
+        for index in indexes:
+            index.create(conn)

@@ -83,8 +83,9 @@ def targets() -> dict[str, float]:
     """Targets in percent (or count) from SIS_KPI_TARGETS."""
     out = {}
     for key, value in _pairs("SIS_KPI_TARGETS"):
+        measure = _known("SIS_KPI_TARGETS", key)
         try:
-            out[_known("SIS_KPI_TARGETS", key)] = float(value)
+            out[measure] = float(value)
         except ValueError:
             raise SettingError(f"SIS_KPI_TARGETS: '{value}' is not a number.") from None
     return out

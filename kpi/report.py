@@ -132,10 +132,7 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
                 for g, key in _ordered(dimension, groups)
             ]
         if measure.charted:
-            series = [
-                (p["period"], p["value"] if isinstance(p["value"], int | float) else None)
-                for p in out["by_month"]
-            ]
+            series = [(p["period"], _plotted(p, measure.kind)) for p in out["by_month"]]
             out["spc"] = spc.xmr(
                 series,
                 improvement=direction[measure_id],
@@ -154,6 +151,17 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
         "source": source,
         "measures": measures,
     }
+
+
+def _plotted(point: dict[str, Any], kind: str) -> float | None:
+    """A month's value for SPC: the unrounded percentage when its counts are shown (exact for
+    managers, the rounded counts' for commissioners); None when hidden or nothing to divide."""
+    if kind == "rate":
+        num, den = point["numerator"], point["denominator"]
+        if isinstance(num, int) and isinstance(den, int) and den:
+            return 100 * num / den
+        return None
+    return point["value"] if isinstance(point["value"], int | float) else None
 
 
 def _breakdowns(measure_id: str, commissioner: bool) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from etl import facts, runner
 from etl.demo import write_demo_exports
@@ -43,6 +43,26 @@ def test_incremental_facts_equal_a_full_rebuild(engine, loaded) -> None:
     with engine.begin() as conn:
         facts.rebuild(conn)
     assert _snapshot(engine) == incremental
+
+
+def test_small_batches_and_rebuilt_indexes_give_the_same_facts(
+    engine, tmp_path, monkeypatch
+) -> None:
+    """With batches of 64, a load touching most referrals streams its facts in several batches
+    and rebuilds referral_fact's indexes afterwards: the result is the same as a rebuild."""
+    monkeypatch.setattr(facts, "_BATCH", 64)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv("SIS_INBOX", str(inbox))
+    write_demo_exports(inbox, referrals=300, seed=11, months=8)
+    assert all(r.status == "loaded" for r in runner.run(engine))
+    incremental = _snapshot(engine)
+    with engine.begin() as conn:
+        facts.rebuild(conn)
+        indexes = {i.name for i in facts.ReferralFact.__table__.indexes}
+        found = {i["name"] for i in inspect(conn).get_indexes("referral_fact")}
+    assert _snapshot(engine) == incremental
+    assert indexes <= found
 
 
 def test_loading_the_inbox_again_changes_no_fact(engine, loaded) -> None:

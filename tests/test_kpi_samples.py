@@ -116,3 +116,55 @@ def test_readable_table_names_every_measure(engine, load, samples) -> None:
     assert "Contacted within 72 hours" in result.output
     assert "75.0%" in result.output and "6 / 8" in result.output
     assert "Waiting for first contact" in result.output
+
+
+def test_sis_spc_reads_a_series_and_prints_the_chart() -> None:
+    series = "period,value\n" + "\n".join(
+        f"2025-{m:02d},{v}" for m, v in enumerate([80, 82, 79, 81, 80, 83, 95], start=1)
+    )
+    result = CliRunner().invoke(
+        main, ["spc", "--improvement", "up", "--target", "90"], input=series
+    )
+    assert result.exit_code == 0, result.output
+    chart = json.loads(result.output)
+    assert [p["period"] for p in chart["points"]][-1] == "2025-07"
+    assert chart["points"][-1]["special_cause"] is True  # 95 is above the upper limit
+    assert chart["points"][-1]["variation"] == "improvement"
+    assert chart["trial"] is True  # 7 points < 12
+
+
+def test_sis_spc_says_which_line_is_wrong() -> None:
+    result = CliRunner().invoke(main, ["spc"], input="period,value\n2025-01,80\n2025-02,lots\n")
+    assert result.exit_code == 2
+    assert "line 3" in result.output
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("SIS_KPI_TARGETS", "contact_72h=lots", "not a number"),
+        ("SIS_KPI_TARGETS", "contact_27h=95", "no measure called 'contact_27h'"),
+        ("SIS_KPI_DIRECTIONS", "sessions=sideways", "not up, down or neutral"),
+        ("SIS_SPC_REBASE", "contact_72h=new rota", "measure@YYYY-MM=reason"),
+    ],
+)
+def test_a_malformed_kpi_setting_is_named(engine, name: str, value: str, message: str) -> None:
+    env = {**_env(engine), name: value}
+    result = CliRunner().invoke(main, ["kpis"], env=env)
+    assert result.exit_code == 1
+    assert name in result.output and message in result.output
+
+
+def test_targets_directions_and_rebasing_come_from_settings(
+    engine, load, samples, monkeypatch
+) -> None:
+    load(*samples)
+    monkeypatch.setenv("SIS_KPI_TARGETS", "contact_72h=80")
+    monkeypatch.setenv("SIS_KPI_DIRECTIONS", "sessions=neutral")
+    monkeypatch.setenv("SIS_SPC_REBASE", "contact_72h@2025-04=New triage rota")
+    m = build_report(engine)["measures"]
+    assert m["contact_72h"]["target"] == 80.0
+    assert "target" not in m["appt_offered_7d"]  # a measure left out has no target
+    assert m["sessions"]["spc"]["improvement"] == "neutral"
+    segments = m["contact_72h"]["spc"]["segments"]
+    assert [(s["from"], s["reason"]) for s in segments][-1] == ("2025-04", "New triage rota")
