@@ -66,9 +66,6 @@ def load(backend: str, folder: Path, referrals: int) -> dict:
     upgrade(engine)
     start = time.perf_counter()
     reports = runner.run(engine, ordered(folder / "exports"), "default", EXPORTED_AT)
-    if engine.dialect.name == "postgresql":  # as after any big load: fresh planner statistics
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
     return {"seconds": time.perf_counter() - start, "loaded": [r.status for r in reports]}
 
 

@@ -61,6 +61,19 @@ KEY = (
     "postcode_district",
     "sessions",
 )
+# Minutes to first contact, counted in buckets starting at these bounds (3-hourly to 72 hours,
+# then 96 hours and a week), so that a percentile walk starts at its bucket (kpi/queries.py).
+MINUTE_BOUNDS = tuple(range(0, 72 * 60, 180)) + (72 * 60, 96 * 60, 168 * 60)
+
+
+def minute_bucket(i: int, column: str = "f.contact_minutes") -> str:
+    """SQL condition: `column` falls in bucket i."""
+    low = f"{column} >= {MINUTE_BOUNDS[i]}"
+    if i + 1 == len(MINUTE_BOUNDS):
+        return low
+    return f"{low} AND {column} < {MINUTE_BOUNDS[i + 1]}"
+
+
 # What a settled referral contributes (its figures at any as_of after settled_at).
 SUMS = {
     "referrals": "TRUE",
@@ -77,6 +90,7 @@ SUMS = {
     "age_known": "f.age_band <> 'not_known'",
     "time_known": "f.time_known",
     "hours_n": "f.contact_minutes IS NOT NULL",
+    **{f"minutes_b{i}": minute_bucket(i) for i in range(len(MINUTE_BOUNDS))},
     "core10_den": "f.core10_pair",
     "core10_num": "f.core10_improved",
 }

@@ -90,7 +90,19 @@ def run(
                 file_away(path, report)
         reports.append(report)
     ledger.finish_run(engine, run_id, reports)
+    if any(r.status == "loaded" for r in reports):
+        tidy_after_load(engine)
     return reports
+
+
+def tidy_after_load(engine: Engine) -> None:
+    """PostgreSQL: VACUUM ANALYZE the KPI tables after a load, outside any transaction, so the
+    planner knows their new size and the percentile walks stay index-only (a visibility map
+    that is out of date makes every index entry visit the table)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) referral_fact, referral_cube, activity_day")
 
 
 def describe(report: FileReport) -> str:

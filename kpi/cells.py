@@ -13,8 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection
 
+from etl.cube import MINUTE_BOUNDS
 from kpi import queries
 from kpi.queries import SMALL_DIMENSIONS, View
 
@@ -79,13 +81,32 @@ class Cells:
         self.minutes: dict[tuple, tuple] = {}  # cell -> (median, p90) minutes to contact
         self.minutes_of: Callable[[Cells, tuple], tuple] | None = None
 
-    def add(self, family: str, keys: list[tuple], counts: dict[str, int]) -> None:
-        for key in keys:
-            self.sums[family][key].update(counts)
+    def add(self, family: str, frame: pd.DataFrame, groupings: dict[str, str | None]) -> None:
+        """Add a frame of grouped counts into the cells of each grouping: kind -> the frame's
+        column holding the group (None: every row into the overall cell)."""
+        if frame.empty:
+            return
+        values = [c for c in frame.columns if c not in KEY_COLUMNS]
+        numbers = frame[values].fillna(0).astype("int64")
+        for kind, column in groupings.items():
+            if column is None:
+                self.sums[family][ALL].update(numbers.sum().to_dict())
+                continue
+            for group, sums in numbers.groupby(frame[column]).sum().iterrows():
+                self.sums[family][(kind, group)].update(sums.to_dict())
 
-    def add_hist(self, family: str, keys: list[tuple], value: int, n: int) -> None:
-        for key in keys:
-            self.hists[family][key][value] += n
+    def add_hist(
+        self, family: str, frame: pd.DataFrame, value: str, groupings: dict[str, str | None]
+    ) -> None:
+        """Histograms {value: count} of `value` weighted by the frame's "referrals" column."""
+        if frame.empty:
+            return
+        for kind, column in groupings.items():
+            by = [value] if column is None else [column, value]
+            counts = frame.groupby(by)["referrals"].sum()
+            for index, n in counts.items():
+                key, x = (ALL, index) if column is None else ((kind, index[0]), index[1])
+                self.hists[family][key][int(x)] += int(n)
 
     def sums_of(self, family: str, key: tuple) -> Counter:
         return self.sums[family].get(key, Counter())
@@ -153,48 +174,45 @@ class Cells:
         return {"value": s["referrals"]}
 
 
-def _keys(row: dict, dimensions: tuple[str, ...] = SMALL_DIMENSIONS) -> list[tuple]:
-    return [ALL, ("month", row["period"])] + [(d, row[d]) for d in dimensions]
-
-
-def _counts(row: dict) -> dict[str, int]:
-    return {k: int(v or 0) for k, v in row.items() if k not in _CUBE_KEY}
-
-
-_CUBE_KEY = ("period", "sessions", "postcode_district", *SMALL_DIMENSIONS)
+KEY_COLUMNS = frozenset(
+    ("period", "sessions", "postcode_district", "contact_type", "practitioner", "activity_on")
+    + SMALL_DIMENSIONS
+    + ("submitted_on", "fft_response")
+)
+BY_MONTH_AND_DIMENSIONS = {"all": None, "month": "period"} | {d: d for d in SMALL_DIMENSIONS}
+BY_DISTRICT = {"postcode_district": "postcode_district"}
 
 
 def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -> None:
     """Referral-based counts: settled referrals from referral_cube (when as_of allows it), the
     rest aggregated from referral_fact."""
-    received = queries.referral_groups(conn, view, live_only=use_cube)
-    districts = queries.referral_by_district(conn, view, live_only=use_cube)
-    discharged = queries.discharge_groups(conn, view, live_only=use_cube)
-    discharged_districts = queries.discharge_by_district(conn, view, live_only=use_cube)
-    sessions = queries.sessions_histogram(conn, view, live_only=use_cube)
+    frames = {
+        "received": queries.referral_groups(conn, view, live_only=use_cube),
+        "received_district": queries.referral_by_district(conn, view, live_only=use_cube),
+        "discharged": queries.discharge_groups(conn, view, live_only=use_cube),
+        "discharged_district": queries.discharge_by_district(conn, view, live_only=use_cube),
+        "sessions": queries.sessions_histogram(conn, view, live_only=use_cube),
+    }
     if use_cube:
-        received += queries.cube(conn, view, "received")
-        districts += queries.cube(conn, view, "received_district")
-        discharged += queries.cube(conn, view, "discharged")
-        discharged_districts += queries.cube(conn, view, "discharged_district")
-        sessions += queries.cube(conn, view, "sessions")
-    for family, rows, district_rows in (
-        ("referral", received, districts),
-        ("discharge", discharged, discharged_districts),
-    ):
-        for row in rows:
-            cells.add(family, _keys(row), _counts(row))
-        for row in district_rows:
-            cells.add(family, [("postcode_district", row["postcode_district"])], _counts(row))
-    for row in sessions:
-        keys = [ALL, ("month", row["period"]), ("referral_source", row["referral_source"])]
-        cells.add_hist("discharge", keys, int(row["sessions"]), int(row["referrals"]))
+        for grain, live in frames.items():
+            columns = [c for c in live.columns if c not in ("waiting", "breaching")]
+            settled = queries.cube(conn, view, grain, columns)
+            parts = [f for f in (live, settled) if not f.empty]
+            frames[grain] = pd.concat(parts) if parts else live
+    cells.add("referral", frames["received"], BY_MONTH_AND_DIMENSIONS)
+    cells.add("referral", frames["received_district"], BY_DISTRICT)
+    cells.add("discharge", frames["discharged"], BY_MONTH_AND_DIMENSIONS)
+    cells.add("discharge", frames["discharged_district"], BY_DISTRICT)
+    groupings = {"all": None, "month": "period", "referral_source": "referral_source"}
+    cells.add_hist("discharge", frames["sessions"], "sessions", groupings)
 
 
 def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) -> tuple:
-    """(median, p90) minutes to first contact of one cell, by walking the index to the two
-    positions each needs (numpy's linear interpolation)."""
-    n = cells.referral_sums(key)["hours_n"]
+    """(median, p90) minutes to first contact of one cell (numpy's linear interpolation). The
+    cell's counts per bucket of minutes say which bucket holds each position wanted; the
+    database then walks its index from the start of that bucket only."""
+    sums = cells.referral_sums(key)
+    n = sums["hours_n"]
     if n == 0:
         return None, None
     if key == ALL:
@@ -207,39 +225,32 @@ def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) 
     for q in (0.5, 0.9):
         h = (n - 1) * q
         lo = math.floor(h)
-        values = queries.minutes_at(conn, view, dimension, groups, lo)
+        below, bucket = 0, 0
+        while below + sums[f"minutes_b{bucket}"] <= lo:
+            below += sums[f"minutes_b{bucket}"]
+            bucket += 1
+        low = MINUTE_BOUNDS[bucket]
+        values = queries.minutes_from(conn, view, dimension, groups, low, lo - below)
         out.append(values[0] + (h - lo) * (values[-1] - values[0]))
     return tuple(out)
 
 
-def _activity_counts(row: dict) -> dict[str, int]:
-    counts = {name: int(row[name] or 0) for name in queries.ACTIVITY_SUMS}
-    counts["dna_den"] = counts["attended"] + counts["late_not_seen"] + counts["dna"]
-    return counts
-
-
 def activity_cells(conn: Connection, view: View, cells: Cells, by_practitioner: bool) -> None:
-    for row in queries.activity(conn, view):
-        month = _month(row["activity_on"])
-        keys = [ALL, ("month", month)]
-        keys += [("contact_type", row["contact_type"]), ("referral_source", row["referral_source"])]
-        cells.add("activity", keys, _activity_counts(row))
+    frame = queries.activity(conn, view)
+    frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
+    frame["period"] = frame["activity_on"].astype(str).str[:7]
+    groupings = {"all": None, "month": "period", "contact_type": "contact_type"}
+    cells.add("activity", frame, groupings | {"referral_source": "referral_source"})
     if by_practitioner:
-        for row in queries.activity(conn, view, by_practitioner=True):
-            who = row["practitioner"] or "not_recorded"
-            cells.add("activity", [("practitioner", who)], _activity_counts(row))
+        frame = queries.activity(conn, view, by_practitioner=True)
+        frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
+        frame["practitioner"] = frame["practitioner"].replace("", "not_recorded")
+        cells.add("activity", frame, {"practitioner": "practitioner"})
 
 
 def feedback_cells(conn: Connection, view: View, cells: Cells) -> None:
-    for row in queries.feedback(conn, view):
-        n, answer = int(row["n"]), row["fft_response"]
-        counts = {
-            "responses": n,
-            "positive": n if answer in POSITIVE else 0,
-            "negative": n if answer in NEGATIVE else 0,
-        }
-        cells.add("feedback", [ALL, ("month", _month(row["submitted_on"]))], counts)
-
-
-def _month(day: object) -> str:
-    return str(day)[:7]
+    frame = queries.feedback(conn, view).rename(columns={"n": "responses"})
+    frame["positive"] = frame["responses"].where(frame["fft_response"].isin(POSITIVE), 0)
+    frame["negative"] = frame["responses"].where(frame["fft_response"].isin(NEGATIVE), 0)
+    frame["period"] = frame["submitted_on"].astype(str).str[:7]
+    cells.add("feedback", frame, {"all": None, "month": "period"})

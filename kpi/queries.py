@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy import Connection, and_, case, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from etl.cube import MINUTE_BOUNDS
 from etl.models import ActivityDay, EtlFile, Feedback, ReferralCube, ReferralFact
 
 RF = ReferralFact.__table__.c
@@ -96,7 +98,19 @@ def _referral_sums(v: View) -> dict[str, ColumnElement]:
         "age_known": _count(RF.age_band != "not_known"),
         "time_known": _count(RF.time_known.is_(True)),
         "hours_n": _count(and_(RF.contact_minutes.is_not(None), RF.contact_known_at <= v.as_of)),
+        **{
+            f"minutes_b{i}": _count(and_(RF.contact_known_at <= v.as_of, *_bucket(i)))
+            for i in range(len(MINUTE_BOUNDS))
+        },
     }
+
+
+def _bucket(i: int) -> list[ColumnElement]:
+    """Minutes to first contact in bucket i (etl/cube.py MINUTE_BOUNDS)."""
+    low = [RF.contact_minutes >= MINUTE_BOUNDS[i]]
+    if i + 1 < len(MINUTE_BOUNDS):
+        low.append(RF.contact_minutes < MINUTE_BOUNDS[i + 1])
+    return low
 
 
 def _received(v: View, live_only: bool = False) -> list[ColumnElement]:
@@ -125,11 +139,13 @@ def _discharged(v: View, live_only: bool = False) -> list[ColumnElement]:
     return where
 
 
-def _rows(conn: Connection, stmt) -> list[dict]:  # noqa: ANN001
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+def _rows(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001
+    """A grouped result as a frame (numbers as numbers, a NULL sum as 0)."""
+    result = conn.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
-def referral_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
+def referral_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     """Referral counts by month received and the four small dimensions (one scan)."""
     keys = [RF.received_month.label("period"), RF.referral_source] + [
         DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
@@ -138,7 +154,7 @@ def referral_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
     return _rows(conn, select(*keys, *sums).where(*_received(v, live_only)).group_by(*keys))
 
 
-def referral_by_district(conn: Connection, v: View, live_only: bool) -> list[dict]:
+def referral_by_district(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     key = RF.postcode_district.label("postcode_district")
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
     return _rows(conn, select(key, *sums).where(*_received(v, live_only)).group_by(key))
@@ -153,7 +169,7 @@ def _discharge_sums() -> list[ColumnElement]:
     ]
 
 
-def discharge_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
+def discharge_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     """Discharged referrals by month discharged and the four small dimensions."""
     keys = [RF.discharged_month.label("period"), RF.referral_source] + [
         DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
@@ -162,21 +178,22 @@ def discharge_groups(conn: Connection, v: View, live_only: bool) -> list[dict]:
     return _rows(conn, select(*keys, *_discharge_sums()).where(*where).group_by(*keys))
 
 
-def discharge_by_district(conn: Connection, v: View, live_only: bool) -> list[dict]:
+def discharge_by_district(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     key = RF.postcode_district.label("postcode_district")
     where = _discharged(v, live_only)
     return _rows(conn, select(key, *_discharge_sums()).where(*where).group_by(key))
 
 
-def sessions_histogram(conn: Connection, v: View, live_only: bool) -> list[dict]:
+def sessions_histogram(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     """Discharged referrals by month discharged, source and sessions attended."""
     keys = [RF.discharged_month.label("period"), RF.referral_source, RF.sessions]
     stmt = select(*keys, func.count().label("referrals")).where(*_discharged(v, live_only))
     return _rows(conn, stmt.group_by(*keys))
 
 
-def cube(conn: Connection, v: View, grain: str) -> list[dict]:
-    """The settled referrals' rows of one grain of referral_cube, filtered like the view."""
+def cube(conn: Connection, v: View, grain: str, columns: list[str]) -> pd.DataFrame:
+    """The settled referrals of one grain of referral_cube, filtered like the view, summed by
+    `columns` (the live frame's: key columns group, the rest are added up)."""
     where = [RC.grain == grain]
     if v.month_from:
         where.append(RC.period >= v.month_from)
@@ -184,21 +201,25 @@ def cube(conn: Connection, v: View, grain: str) -> list[dict]:
         where.append(RC.period <= v.month_to)
     if v.source:
         where.append(RC.referral_source == v.source)
-    cols = [c for c in RC if c.name != "grain"]
-    rows = _rows(conn, select(*cols).where(*where))
-    for row in rows:
-        row["ethnicity"] = row.pop("ethnic_group")
-    return rows
+    names = {"ethnicity": "ethnic_group"}
+    keys = [RC[names.get(c, c)].label(c) for c in columns if c in CUBE_KEYS]
+    sums = [func.sum(RC[c]).label(c) for c in columns if c in RC and c not in CUBE_KEYS]
+    return _rows(conn, select(*keys, *sums).where(*where).group_by(*keys))
 
 
-def minutes_at(
-    conn: Connection, v: View, dimension: str | None, groups: list[str], index: int
+CUBE_KEYS = ("period", "referral_source", "age_band", "gender", "ethnicity", "postcode_district")
+CUBE_KEYS += ("sessions",)
+
+
+def minutes_from(
+    conn: Connection, v: View, dimension: str | None, groups: list[str], low: int, skip: int
 ) -> list[int]:
-    """Minutes to first contact at sorted positions `index` and `index + 1` among the referrals
-    of `groups` (None dimension: all referrals; "month": months received) counted by as_of. An
-    index walk: each grouping has an index led by its column and the minutes."""
+    """The minutes to first contact of the referrals of `groups` (dimension None: all; "month":
+    months received) counted by as_of, in order from `low` on, after skipping `skip`: two
+    values. An index walk from the bucket's start: each grouping has an index led by its
+    column and the minutes, holding the columns filtered on, so the table is never read."""
     where = [
-        RF.contact_minutes.is_not(None),
+        RF.contact_minutes >= low,
         RF.contact_known_at <= v.as_of,
         *_received(v)[1:],
     ]
@@ -206,10 +227,8 @@ def minutes_at(
         where.append(RF.received_month.in_(groups))
     elif dimension is not None:
         where.append(DIMENSION_COLUMNS[dimension].in_(groups))
-    stmt = (
-        select(RF.contact_minutes).where(*where).order_by(RF.contact_minutes).limit(2).offset(index)
-    )
-    return list(conn.execute(stmt).scalars())
+    stmt = select(RF.contact_minutes).where(*where).order_by(RF.contact_minutes)
+    return list(conn.execute(stmt.limit(2).offset(skip)).scalars())
 
 
 ACTIVITY_SUMS = (
@@ -224,7 +243,7 @@ ACTIVITY_SUMS = (
 )
 
 
-def activity(conn: Connection, v: View, by_practitioner: bool = False) -> list[dict]:
+def activity(conn: Connection, v: View, by_practitioner: bool = False) -> pd.DataFrame:
     """Appointment counts by London day, type and source (and practitioner when asked)."""
     keys = [AD.activity_on, AD.contact_type, AD.referral_source]
     if by_practitioner:
@@ -241,7 +260,7 @@ def activity(conn: Connection, v: View, by_practitioner: bool = False) -> list[d
     return _rows(conn, select(*keys, *sums).where(*where).group_by(*keys))
 
 
-def feedback(conn: Connection, v: View) -> list[dict]:
+def feedback(conn: Connection, v: View) -> pd.DataFrame:
     """Feedback responses by day submitted and answer (every response counts, kpis.md)."""
     where = [FB.submitted_on <= v.as_of_day]
     start, end = v.day_range()
@@ -271,4 +290,5 @@ def recent_loads(conn: Connection, limit: int = 20) -> list[dict]:
         f.message,
         f.report_json,
     ]
-    return _rows(conn, select(*cols).order_by(f.file_id.desc()).limit(limit))
+    stmt = select(*cols).order_by(f.file_id.desc()).limit(limit)
+    return [dict(row._mapping) for row in conn.execute(stmt)]

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import inspect, text
 
 from etl import facts, runner
+from etl.cube import MINUTE_BOUNDS
 from etl.demo import write_demo_exports
+from etl.models import ReferralCube
 from kpi.report import build_report
 
 FACT_TABLES = ("referral_fact", "referral_cube", "activity_day")
@@ -115,3 +117,8 @@ def test_a_past_as_of_is_computed_without_the_cube(engine, loaded) -> None:
     assert late == []
     now = build_report(engine)
     assert report["measures"]["referrals"]["value"] < now["measures"]["referrals"]["value"]
+
+
+def test_the_cube_has_one_column_per_bucket_of_minutes() -> None:
+    buckets = {c.name for c in ReferralCube.__table__.columns if c.name.startswith("minutes_b")}
+    assert buckets == {f"minutes_b{i}" for i in range(len(MINUTE_BOUNDS))}
