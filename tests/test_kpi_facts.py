@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections import Counter
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from etl import facts, runner
 from etl.cube import MINUTE_BOUNDS
 from etl.demo import write_demo_exports
 from etl.models import ReferralCube
+from kpi.cells import percentile
 from kpi.report import build_report
 
 FACT_TABLES = ("referral_fact", "referral_cube", "activity_day")
@@ -122,3 +127,41 @@ def test_a_past_as_of_is_computed_without_the_cube(engine, loaded) -> None:
 def test_the_cube_has_one_column_per_bucket_of_minutes() -> None:
     buckets = {c.name for c in ReferralCube.__table__.columns if c.name.startswith("minutes_b")}
     assert buckets == {f"minutes_b{i}" for i in range(len(MINUTE_BOUNDS))}
+
+
+def test_medians_and_90th_percentiles_equal_numpy(engine, loaded) -> None:
+    """The index walks give exactly numpy's percentiles of the minutes stored per referral."""
+    report = build_report(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT received_month, referral_source, contact_minutes FROM referral_fact "
+                "WHERE contact_minutes IS NOT NULL"
+            )
+        ).all()
+    hours = report["measures"]["hours_to_contact"]
+    cells = [(None, hours)] + [(("month", p["period"]), p) for p in hours["by_month"]]
+    cells += [(("source", g["group"]), g) for g in hours["by_referral_source"]]
+    checked = 0
+    for key, shown in cells:
+        values = [
+            m
+            for month, source, m in rows
+            if key is None or (month if key[0] == "month" else source) == key[1]
+        ]
+        if not values:
+            assert shown["median"] is None
+            continue
+        assert shown["n"] == len(values)
+        assert shown["median"] == round(float(np.percentile(values, 50)) / 60, 1)
+        assert shown["p90"] == round(float(np.percentile(values, 90)) / 60, 1)
+        checked += 1
+    assert checked > 10
+
+
+@given(st.dictionaries(st.integers(0, 20_000), st.integers(1, 50), min_size=1, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_histogram_percentiles_equal_numpy(histogram: dict[int, int]) -> None:
+    values = [v for v, n in histogram.items() for _ in range(n)]
+    for q in (0.5, 0.9):
+        assert percentile(Counter(histogram), q) == pytest.approx(np.percentile(values, q * 100))
