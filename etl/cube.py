@@ -96,14 +96,34 @@ SUMS = {
 }
 
 
+_DISCHARGE_SUMS = ("referrals", "core10_den", "core10_num", "sessions_total")
+
+
+def _used(grain: str, name: str) -> bool:
+    """Whether a grain's rows are read for this sum (the others are stored as 0)."""
+    if grain.startswith("received"):
+        return name not in _DISCHARGE_SUMS[1:]
+    if grain == "sessions":
+        return name == "referrals"
+    return name in _DISCHARGE_SUMS
+
+
 def _contributions(conn: Connection, sign: int, where: str, params: dict) -> None:
-    sums = ", ".join(f"{sign} * SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in SUMS.values())
+    names = [*SUMS, "sessions_total"]
     for grain, (period, dims, grain_where) in GRAINS.items():
+        sums = ", ".join(
+            "0"
+            if not _used(grain, name)
+            else f"{sign} * SUM(f.sessions)"
+            if name == "sessions_total"
+            else f"{sign} * SUM(CASE WHEN {SUMS[name]} THEN 1 ELSE 0 END)"
+            for name in names
+        )
         keys = f"'{grain}', {period}, f.referral_source, {dims}"
         group = ", ".join(k for k in keys.split(", ") if k.startswith("f."))  # not constants
         stmt = text(
-            f"INSERT INTO kpi_cube_delta ({', '.join(KEY)}, {', '.join(SUMS)}, sessions_total) "
-            f"SELECT {keys}, {sums}, {sign} * SUM(f.sessions) FROM referral_fact f "
+            f"INSERT INTO kpi_cube_delta ({', '.join(KEY)}, {', '.join(names)}) "
+            f"SELECT {keys}, {sums} FROM referral_fact f "
             f"WHERE {where} AND {grain_where} GROUP BY {group}"
         )
         if "w" in params:
@@ -140,6 +160,13 @@ def move(conn: Connection, sign: int) -> None:
     _delta_table(conn)
     where = "f.in_cube AND f.referral_id IN (SELECT referral_id FROM kpi_affected)"
     _contributions(conn, sign, where, {})
+    _apply(conn)
+
+
+def add_all(conn: Connection) -> None:
+    """Fill an emptied cube with every referral marked as counted in it."""
+    _delta_table(conn)
+    _contributions(conn, 1, "f.in_cube", {})
     _apply(conn)
 
 

@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from etl import settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# SQLite page cache (negative: KiB). Reports read little and keep memory low; a load's merge
+# runs with the larger cache, so big merges stay in memory.
+READ_CACHE, LOAD_CACHE = -16384, -131072
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -25,7 +28,7 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA cache_size=-131072")  # 128 MB: big merges stay in memory
+            cur.execute(f"PRAGMA cache_size={READ_CACHE}")  # loads raise it for their merge
             cur.close()
 
         return engine

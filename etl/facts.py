@@ -74,12 +74,14 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
 
 def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None:
     """After the merge of a file exported at `exported_at` (UTC)."""
-    if entity not in _AFFECTING:
+    watermark = max(filter(None, (_newest_export(conn), exported_at)))
+    if entity not in _AFFECTING:  # the newest export time still moves on: more is settled
+        cube.advance(conn, watermark)
         return
     if entity != "outcomes":
         _add_contributions(conn, sign=1)
         _apply_delta(conn)
-    _refresh_referral_facts(conn, max(filter(None, (_newest_export(conn), exported_at))))
+    _refresh_referral_facts(conn, watermark)
 
 
 def rebuild(conn: Connection) -> None:
@@ -191,15 +193,18 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
     """Derive the affected referrals' facts again, a batch at a time (streamed, so memory stays
     flat however many a load touches), and keep referral_cube in step: the affected ones leave
     the cube with their old facts and re-enter with their new; then every other referral
-    settled by `watermark` (the newest export time) joins it."""
-    cube.move(conn, -1)
+    settled by `watermark` (the newest export time) joins it. When a load rewrites a large
+    share of the referrals, the indexes and the cube are built afresh instead."""
     affected = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
     stored = conn.exec_driver_sql("SELECT COUNT(*) FROM referral_fact").scalar() or 0
+    large = affected >= _BATCH and affected * 4 >= stored
     indexes = list(ReferralFact.__table__.indexes)
-    rebuild_indexes = affected >= _BATCH and affected * 4 >= stored
-    if rebuild_indexes:  # a large share is rewritten: building indexes afresh is faster
+    if large:
+        conn.execute(ReferralCube.__table__.delete())
         for index in indexes:
             index.drop(conn)
+    else:
+        cube.move(conn, -1)
     conn.exec_driver_sql(
         "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
     )
@@ -209,9 +214,12 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
         frame = derive(pd.DataFrame(rows, columns=columns), watermark)
         bulk_insert(conn, ReferralFact.__table__, frame)
     result.close()
-    cube.move(conn, 1)
+    if large:
+        cube.add_all(conn)
+    else:
+        cube.move(conn, 1)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
     cube.advance(conn, watermark)
-    if rebuild_indexes:
+    if large:
         for index in indexes:
             index.create(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl import facts, ledger, parsers, settings, stage
+from etl import db, facts, ledger, parsers, settings, stage
 from etl.ledger import FileReport
 from etl.merge import merge
 from etl.models import MARTS, LoadWarning, Quarantine
@@ -115,7 +116,12 @@ def load_file(
         report.exported_at = _iso_london(local)
         export_utc = parsers.london_to_utc(local)
         with engine.begin() as conn:
-            _load(conn, src, profile, run_id, export_utc, report, started, progress)
+            _page_cache(conn, db.LOAD_CACHE)
+            try:
+                _load(conn, src, profile, run_id, export_utc, report, started, progress)
+            finally:
+                with contextlib.suppress(Exception):  # never hide the load's own error
+                    _page_cache(conn, db.READ_CACHE)
         report.status = "loaded"
     except FileRefused as exc:
         _refuse(report, str(exc))
@@ -135,6 +141,11 @@ def load_file(
     finally:
         report.seconds = round(time.perf_counter() - clock, 3)
     return report
+
+
+def _page_cache(conn, kib: int) -> None:  # noqa: ANN001
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(kib)}")
 
 
 def _refuse(report: FileReport, message: str) -> None:

@@ -216,13 +216,18 @@ def _as_dt(value: object) -> dt.datetime:
 
 
 def _link_orphans(conn: Connection, s: str, file_id: int, counts: MergeCounts) -> None:
-    """Orphans whose referral has now arrived: check them against it, then link them."""
+    """Contacts of the referrals just loaded: checked against the referral as it now is (an
+    orphan's referral has arrived; a referral's time may have been corrected), then orphans
+    are linked."""
     early = _early_contacts(
-        conn, "contact c", "NULL", f"c.orphan AND c.referral_id IN (SELECT referral_id FROM {s})"
+        conn, "contact c", "NULL", f"c.referral_id IN (SELECT referral_id FROM {s})"
     )
     early_ids = [cid for cid, _ in early]
     if early_ids:
-        reason = f"{BEFORE_REFERRAL} (found when its referral arrived; the contact was removed)"
+        reason = (
+            f"{BEFORE_REFERRAL} (found when its referral arrived or changed; the contact was "
+            "removed)"
+        )
         _quarantine(
             conn,
             file_id,

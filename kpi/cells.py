@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from etl.cube import MINUTE_BOUNDS
 from kpi import queries
+from kpi.percentiles import percentile
 from kpi.queries import SMALL_DIMENSIONS, View
 
 ALL = ("all",)
@@ -50,28 +51,6 @@ RATES = {  # measure: (numerator sum, denominator sum) in its family's cells
 }
 PENDING = {"contact_72h", "contact_attempt_72h", "appt_offered_7d", "appt_attended_7d"}
 POSITIVE, NEGATIVE = {"very_good", "good"}, {"poor", "very_poor"}
-
-
-def percentile(hist: Counter, q: float) -> float | None:
-    """The q-th quantile of a histogram {value: count} by linear interpolation (numpy's
-    default, Excel PERCENTILE.INC)."""
-    n = sum(hist.values())
-    if n == 0:
-        return None
-    items = sorted(hist.items())
-
-    def value_at(index: int) -> float:
-        seen = 0
-        for value, count in items:
-            seen += count
-            if seen > index:
-                return value
-        return items[-1][0]
-
-    h = (n - 1) * q
-    lo = math.floor(h)
-    low, high = value_at(lo), value_at(min(lo + 1, n - 1))
-    return low + (h - lo) * (high - low)
 
 
 class Cells:

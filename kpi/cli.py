@@ -9,14 +9,15 @@ from typing import Any
 
 import click
 
+from etl.schema import REFERRAL_SOURCES
 from kpi.measures import BY_ID, SettingError
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 UNITS = {"hours_to_contact": " h", "sessions_per_referral": ""}
 
 
 def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not MONTH.match(value):
+    if value is not None and not MONTH.fullmatch(value):
         raise click.BadParameter("use YYYY-MM, e.g. 2025-03")
     return value
 
@@ -95,7 +96,11 @@ def render_table(report: dict[str, Any]) -> str:
 )
 @click.option("--from", "month_from", callback=_month, help="First month, YYYY-MM.")
 @click.option("--to", "month_to", callback=_month, help="Last month, YYYY-MM.")
-@click.option("--source", help="Only referrals from this source (urgent_care, iapt, gp ...).")
+@click.option(
+    "--source",
+    type=click.Choice(REFERRAL_SOURCES),
+    help="Only referrals from this referral source.",
+)
 @click.option(
     "--as-of", "as_of", callback=_as_of, help="Judge as at this time (default: newest export)."
 )

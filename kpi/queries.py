@@ -8,6 +8,7 @@ referral), never a row per person.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from etl.cube import MINUTE_BOUNDS
 from etl.models import ActivityDay, EtlFile, Feedback, ReferralCube, ReferralFact
+from kpi.percentiles import percentile
 
 RF = ReferralFact.__table__.c
 RC = ReferralCube.__table__.c
@@ -58,6 +60,17 @@ def newest_export(conn: Connection) -> dt.datetime | None:
     ).scalar()
 
 
+def _waiting(v: View) -> ColumnElement:
+    """Open at as_of (open or no status and not discharged, or discharged after the as_of
+    date) with no qualifying contact by as_of."""
+    is_open = or_(
+        and_(RF.discharged_on.is_(None), or_(RF.status.is_(None), RF.status == "open")),
+        RF.discharged_on > v.as_of_day,
+    )
+    contacted = and_(RF.first_contact_at.is_not(None), RF.first_contact_at <= v.as_of)
+    return and_(is_open, not_(contacted))
+
+
 def _count(cond: ColumnElement) -> ColumnElement:
     return func.sum(case((cond, 1), else_=0))
 
@@ -68,11 +81,7 @@ def _referral_sums(v: View) -> dict[str, ColumnElement]:
     has_appt = RF.appt_within.is_(True)
     has_attended = and_(RF.first_attended_at <= v.as_of, RF.attended_within.is_(True))
     week_over = RF.appt_due_on <= v.as_of_day
-    is_open = or_(
-        and_(RF.discharged_on.is_(None), or_(RF.status.is_(None), RF.status == "open")),
-        RF.discharged_on > v.as_of_day,
-    )
-    waiting = and_(is_open, not_(has_contact))
+    waiting = _waiting(v)
     return {
         "referrals": func.count(),
         "contact_72h_num": _count(and_(has_contact, RF.contact_within.is_(True))),
@@ -189,6 +198,22 @@ def sessions_histogram(conn: Connection, v: View, live_only: bool) -> pd.DataFra
     keys = [RF.discharged_month.label("period"), RF.referral_source, RF.sessions]
     stmt = select(*keys, func.count().label("referrals")).where(*_discharged(v, live_only))
     return _rows(conn, stmt.group_by(*keys))
+
+
+def waiting_hours(conn: Connection, v: View, live_only: bool) -> dict:
+    """Hours waited so far by the referrals waiting for first contact: n, median and 90th
+    percentile. Hours count from the referral time, or from 00:00 London on the received date
+    when there is no time (which is what received_at holds then). Waiting referrals are never
+    settled, so with the cube only the unsettled rows are read."""
+    stmt = select(RF.received_at).where(*_received(v, live_only), _waiting(v))
+    waited = [(v.as_of - at).total_seconds() / 60 for at in conn.execute(stmt).scalars()]
+    hist = Counter(round(m) for m in waited)
+    median, p90 = percentile(hist, 0.5), percentile(hist, 0.9)
+    return {
+        "n": len(waited),
+        "median": None if median is None else round(median / 60, 1),
+        "p90": None if p90 is None else round(p90 / 60, 1),
+    }
 
 
 def cube(conn: Connection, v: View, grain: str, columns: list[str]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from etl import parsers
+from etl.schema import REFERRAL_SOURCES
 from kpi import queries, spc
 from kpi.cells import (
     Cells,
@@ -34,7 +35,7 @@ from kpi.measures import BY_ID, REFERRAL_BASED, directions, rebase, targets
 from kpi.queries import DIMENSION_COLUMNS, View
 
 ORDER = {
-    "referral_source": ("urgent_care", "iapt", "gp", "self", "ae", "vcse", "other"),
+    "referral_source": REFERRAL_SOURCES,
     "age_band": ("under 18", "18-24", "25-34", "35-44", "45-64", "65+", "not_known"),
     "gender": ("1", "2", "3", "4", "Z", "X"),
     "ethnicity": ("white", "mixed", "asian", "black", "other", "not_known"),
@@ -95,7 +96,8 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
     if not known:  # an empty warehouse: measure at the wall clock, report as_of as unknown
         as_of_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     view = View(as_of_utc, parsers.utc_to_london(as_of_utc).date(), month_from, month_to, source)
-    last_month = month_to or view.as_of_day.strftime("%Y-%m")
+    # Months run to the as_of month at the latest: later ones have no data yet, not zeros.
+    last_month = min(filter(None, (month_to, view.as_of_day.strftime("%Y-%m"))))
     commissioner = audience == "commissioner"
 
     newest = queries.newest_export(conn)
@@ -105,14 +107,14 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
     cells.minutes_of = partial(minutes_percentiles, conn, view)
     activity_cells(conn, view, cells, by_practitioner=not commissioner)
     feedback_cells(conn, view, cells)
-    first_month = month_from or cells.first_month() or last_month
+    first_month = min(month_from or cells.first_month() or last_month, last_month)
     months = months_between(first_month, last_month)
     district_map = (
         merge_small_districts(cells.district_referrals())
         if commissioner
         else {d: d for d in cells.district_referrals()}
     )
-    target, direction, rebases = targets(), directions(), rebase()
+    target = targets()
     measures: dict[str, Any] = {}
     for measure_id, measure in BY_ID.items():
         record = cells.record(measure_id, ("all",))
@@ -132,17 +134,11 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
                 for g, key in _ordered(dimension, groups)
             ]
         if measure.charted:
-            series = [(p["period"], _plotted(p, measure.kind)) for p in out["by_month"]]
-            out["spc"] = spc.xmr(
-                series,
-                improvement=direction[measure_id],
-                target=target.get(measure_id),
-                rebase=rebases.get(measure_id, ()),
-            )
-            for point, shown in zip(out["spc"]["points"], out["by_month"], strict=True):
-                if shown["value"] == SUPPRESSED:
-                    point["value"] = SUPPRESSED
+            out["spc"] = _spc(measure_id, out["by_month"], measure.kind, commissioner)
         measures[measure_id] = out
+    measures["waiting_now"].update(
+        figures(queries.waiting_hours(conn, view, live_only=use_cube and settled_ok), "", audience)
+    )
     measures["data_quality"] = _data_quality(conn, cells, audience)
     return {
         "as_of": iso_london(as_of_utc) if known else None,
@@ -151,6 +147,31 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
         "source": source,
         "measures": measures,
     }
+
+
+def _spc(measure_id: str, by_month: list[dict], kind: str, commissioner: bool) -> dict[str, Any]:
+    """The XmR chart of a measure's monthly figures (as the audience sees them)."""
+    chart = spc.xmr(
+        [(p["period"], _plotted(p, kind)) for p in by_month],
+        improvement=directions()[measure_id],
+        target=targets().get(measure_id),
+        rebase=rebase().get(measure_id, ()),
+    )
+    for point, shown in zip(chart["points"], by_month, strict=True):
+        if shown["value"] == SUPPRESSED:
+            point["value"] = SUPPRESSED
+    return _one_decimal(chart) if commissioner else chart
+
+
+def _one_decimal(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """Every number of a chart to one decimal place (what a commissioner is shown)."""
+    if isinstance(value, float):
+        return round(value, 1)
+    if isinstance(value, dict):
+        return {k: _one_decimal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_one_decimal(v) for v in value]
+    return value
 
 
 def _plotted(point: dict[str, Any], kind: str) -> float | None:

@@ -17,7 +17,7 @@ from etl import facts, runner
 from etl.cube import MINUTE_BOUNDS
 from etl.demo import write_demo_exports
 from etl.models import ReferralCube
-from kpi.cells import percentile
+from kpi.percentiles import percentile
 from kpi.report import build_report
 
 FACT_TABLES = ("referral_fact", "referral_cube", "activity_day")
