@@ -151,7 +151,9 @@ def _discharged(v: View, live_only: bool = False) -> list[ColumnElement]:
 def _rows(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001
     """A grouped result as a frame (numbers as numbers, a NULL sum as 0)."""
     result = conn.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    names, rows = list(result.keys()), result.all()
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    return pd.DataFrame(dict(zip(names, map(list, columns), strict=True)))  # by column: fast
 
 
 def referral_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
