@@ -172,18 +172,30 @@ def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -
         "discharged_district": queries.discharge_by_district(conn, view, live_only=use_cube),
         "sessions": queries.sessions_histogram(conn, view, live_only=use_cube),
     }
-    if use_cube:
-        for grain, live in frames.items():
-            columns = [c for c in live.columns if c not in ("waiting", "breaching")]
-            settled = queries.cube(conn, view, grain, columns)
-            parts = [f for f in (live, settled) if not f.empty]
-            frames[grain] = pd.concat(parts) if parts else live
     cells.add("referral", frames["received"], BY_MONTH_AND_DIMENSIONS)
     cells.add("referral", frames["received_district"], BY_DISTRICT)
     cells.add("discharge", frames["discharged"], BY_MONTH_AND_DIMENSIONS)
     cells.add("discharge", frames["discharged_district"], BY_DISTRICT)
     groupings = {"all": None, "month": "period", "referral_source": "referral_source"}
+    if use_cube:  # the settled referrals, added up by the database one grouping at a time
+        for grain, family, by in (
+            ("received", "referral", BY_MONTH_AND_DIMENSIONS),
+            ("received_district", "referral", BY_DISTRICT),
+            ("discharged", "discharge", BY_MONTH_AND_DIMENSIONS),
+            ("discharged_district", "discharge", BY_DISTRICT),
+        ):
+            sums = [c for c in frames[grain].columns if c not in KEY_COLUMNS | _LIVE_ONLY]
+            for kind, column in by.items():
+                keys = [column] if column else []
+                cells.add(family, queries.cube(conn, view, grain, keys + sums), {kind: column})
+        columns = ["period", "referral_source", "sessions", "referrals"]
+        settled = queries.cube(conn, view, "sessions", columns)
+        parts = [f for f in (frames["sessions"], settled) if not f.empty]
+        frames["sessions"] = pd.concat(parts) if parts else settled
     cells.add_hist("discharge", frames["sessions"], "sessions", groupings)
+
+
+_LIVE_ONLY = frozenset(("waiting", "breaching"))  # never settled: not in the cube
 
 
 def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) -> tuple:
