@@ -21,13 +21,12 @@ import json
 import os
 import resource
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from etl_bench_files import generate, ordered
+from etl_bench_files import generate, ordered, run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(
@@ -158,16 +157,7 @@ def measure_floor(backend: str, folder: Path) -> dict:
 
 
 def _child(kind: str, backend: str, folder: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--backends", backend, "--dir", str(folder)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{kind} on {backend} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, kind, backend, folder)
 
 
 def main() -> None:

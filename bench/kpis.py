@@ -22,10 +22,11 @@ import datetime as dt
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from etl_bench_files import run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(
@@ -112,17 +113,7 @@ def measure_pandas(backend: str, folder: Path, referrals: int) -> dict:
 
 
 def _child(kind: str, backend: str, folder: Path, referrals: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--backends", backend, "--dir", str(folder)]
-        + ["--referrals", str(referrals)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{kind} on {backend} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, kind, backend, folder, "--referrals", str(referrals))
 
 
 def main() -> None:

@@ -122,30 +122,30 @@ def _bucket(i: int) -> list[ColumnElement]:
     return low
 
 
+def _months_and_source(v: View, month: ColumnElement, source: ColumnElement) -> list[ColumnElement]:
+    """The view's month range and source filter on the given columns."""
+    where = []
+    if v.month_from:
+        where.append(month >= v.month_from)
+    if v.month_to:
+        where.append(month <= v.month_to)
+    if v.source:
+        where.append(source == v.source)
+    return where
+
+
 def _received(v: View, live_only: bool = False) -> list[ColumnElement]:
     where = [RF.received_at <= v.as_of]
     if live_only:  # settled referrals come from referral_cube instead
         where.append(RF.in_cube.is_(False))
-    if v.month_from:
-        where.append(RF.received_month >= v.month_from)
-    if v.month_to:
-        where.append(RF.received_month <= v.month_to)
-    if v.source:
-        where.append(RF.referral_source == v.source)
-    return where
+    return where + _months_and_source(v, RF.received_month, RF.referral_source)
 
 
 def _discharged(v: View, live_only: bool = False) -> list[ColumnElement]:
     where = [RF.discharged_on.is_not(None), RF.discharged_on <= v.as_of_day]
     if live_only:
         where.append(RF.in_cube.is_(False))
-    if v.month_from:
-        where.append(RF.discharged_month >= v.month_from)
-    if v.month_to:
-        where.append(RF.discharged_month <= v.month_to)
-    if v.source:
-        where.append(RF.referral_source == v.source)
-    return where
+    return where + _months_and_source(v, RF.discharged_month, RF.referral_source)
 
 
 def _rows(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001
@@ -221,13 +221,7 @@ def waiting_hours(conn: Connection, v: View, live_only: bool) -> dict:
 def cube(conn: Connection, v: View, grain: str, columns: list[str]) -> pd.DataFrame:
     """The settled referrals of one grain of referral_cube, filtered like the view, summed by
     `columns` (the live frame's: key columns group, the rest are added up)."""
-    where = [RC.grain == grain]
-    if v.month_from:
-        where.append(RC.period >= v.month_from)
-    if v.month_to:
-        where.append(RC.period <= v.month_to)
-    if v.source:
-        where.append(RC.referral_source == v.source)
+    where = [RC.grain == grain, *_months_and_source(v, RC.period, RC.referral_source)]
     names = {"ethnicity": "ethnic_group"}
     keys = [RC[names.get(c, c)].label(c) for c in columns if c in CUBE_KEYS]
     sums = [func.sum(RC[c]).label(c) for c in columns if c in RC and c not in CUBE_KEYS]
