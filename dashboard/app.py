@@ -1,37 +1,67 @@
-"""The Dash app factory. Nothing is read from the warehouse at import time.
+"""The Dash app factory. Nothing is read from the warehouse at import or at start-up: pages are
+skeletons, and their figures arrive through callbacks from the shared cache.
 
-This first version shows the state of the data (the run ledger and the quarantine by reason);
-the KPI pages arrive with the KPI engine (issues 3 and 4).
+``gunicorn dashboard.app:server`` builds the app on first access of ``server``.
 """
 
 from __future__ import annotations
 
-import dash
-from dash import html
+import importlib
+import logging
+from pathlib import Path
 
-from dashboard import ids
+import dash
+from flask_compress import Compress
+
+from dashboard import cache, downloads, shell
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = (
+    "overview",
+    "timeliness",
+    "activity",
+    "feedback",
+    "equity",
+    "waiting_list",
+    "data_quality",
+)
 
 
 def create_app() -> dash.Dash:
     app = dash.Dash(
         __name__,
         use_pages=True,
-        pages_folder=str(__import__("pathlib").Path(__file__).with_name("pages")),
-        assets_folder=str(__import__("pathlib").Path(__file__).parents[1] / "assets"),
-        title="Self-Injury Service dashboard",
-        suppress_callback_exceptions=False,
+        pages_folder="",
+        assets_folder=str(ROOT / "assets"),
+        title="Self-Injury Service: service performance",
+        update_title=None,
+        compress=False,  # flask-compress below, with brotli and gzip
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    app.layout = html.Div(
-        [
-            html.Header(
-                [html.H1("Self-Injury Service: service performance")],
-                className="site-header",
-            ),
-            html.Main(dash.page_container, id=ids.MAIN),
-        ]
-    )
+    modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
+    app.layout = shell.layout
+    shell.register(app)
+    for module in modules:
+        module.register_callbacks(app)
+    server = app.server
+    server.config["COMPRESS_MIMETYPES"] = [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "application/javascript",
+        "application/json",
+    ]
+    Compress(server)
+    cache.init_cache(server)
+    server.register_blueprint(downloads.blueprint)
+    logging.basicConfig(level=logging.INFO)
     return app
 
 
-app = create_app()
-server = app.server
+def __getattr__(name: str) -> object:
+    """`server` and `app` are made on first use (by gunicorn), not at import."""
+    if name in ("app", "server"):
+        app = create_app()
+        globals().update(app=app, server=app.server)
+        return globals()[name]
+    raise AttributeError(name)

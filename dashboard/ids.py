@@ -1,5 +1,15 @@
 """Component ids, declared once."""
 
 MAIN = "main"
-LEDGER_TABLE = "ledger-table"
-QUARANTINE_TABLE = "quarantine-table"
+URL = "url"
+POLL = "poll"
+STATUS = "data-status"
+FILTERS = "filters"
+BANNER = "data-banner"
+NAV = "nav"
+FROM = "filter-from"
+TO = "filter-to"
+SOURCE = "filter-source"
+CONTENT = "page-content"  # each page's figures, rendered by that page's callback
+PING = "ping"  # the trivial callback bench/dashboard.py measures as its floor
+PONG = "pong"

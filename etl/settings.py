@@ -69,6 +69,29 @@ SETTINGS: tuple[Setting, ...] = (
         "semicolons; new limits are calculated from that month on.",
     ),
     Setting(
+        "SIS_STALE_HOURS",
+        "26",
+        "The dashboard's data-as-of banner turns amber when the newest loaded export is older "
+        "than this many hours.",
+    ),
+    Setting(
+        "SIS_POLL_SECONDS",
+        "30",
+        "How often an open dashboard asks whether new data has landed (it asks only for the data "
+        "version; figures are fetched again only when it changes).",
+    ),
+    Setting(
+        "CACHE_REDIS_URL",
+        "",
+        "Redis URL for the dashboard's shared cache, e.g. `redis://127.0.0.1:6379/0`. Empty: a "
+        "filesystem cache in SIS_CACHE_DIR, shared by the gunicorn workers of one machine.",
+    ),
+    Setting(
+        "SIS_CACHE_DIR",
+        "",
+        "Folder of the filesystem cache. Empty: `cache` in SIS_INSTANCE.",
+    ),
+    Setting(
         "SIS_CHUNK_ROWS",
         "100000",
         "Rows read, validated and staged at a time; bounds the ETL's memory.",
@@ -105,6 +128,18 @@ def inbox_dir() -> Path:
 
 def profiles_dir() -> Path:
     return Path(get("SIS_PROFILES") or instance_dir() / "profiles")
+
+
+def cache_dir() -> Path:
+    return Path(get("SIS_CACHE_DIR") or instance_dir() / "cache")
+
+
+def stale_hours() -> float:
+    return float(get("SIS_STALE_HOURS"))
+
+
+def poll_seconds() -> float:
+    return max(1.0, float(get("SIS_POLL_SECONDS")))
 
 
 def is_demo() -> bool:

@@ -156,7 +156,7 @@ class Cells:
 KEY_COLUMNS = frozenset(
     ("period", "sessions", "postcode_district", "contact_type", "practitioner", "activity_on")
     + SMALL_DIMENSIONS
-    + ("submitted_on", "fft_response")
+    + ("submitted_on", "fft_response", "month_type")
 )
 BY_MONTH_AND_DIMENSIONS = {"all": None, "month": "period"} | {d: d for d in SMALL_DIMENSIONS}
 BY_DISTRICT = {"postcode_district": "postcode_district"}
@@ -230,8 +230,10 @@ def activity_cells(conn: Connection, view: View, cells: Cells, by_practitioner: 
     frame = queries.activity(conn, view)
     frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
     frame["period"] = frame["activity_on"].astype(str).str[:7]
+    frame["month_type"] = frame["period"] + " " + frame["contact_type"]
     groupings = {"all": None, "month": "period", "contact_type": "contact_type"}
-    cells.add("activity", frame, groupings | {"referral_source": "referral_source"})
+    groupings |= {"referral_source": "referral_source", "month_contact_type": "month_type"}
+    cells.add("activity", frame, groupings)
     if by_practitioner:
         frame = queries.activity(conn, view, by_practitioner=True)
         frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]

@@ -60,7 +60,7 @@ def newest_export(conn: Connection) -> dt.datetime | None:
     ).scalar()
 
 
-def _waiting(v: View) -> ColumnElement:
+def waiting(v: View) -> ColumnElement:
     """Open at as_of (open or no status and not discharged, or discharged after the as_of
     date) with no qualifying contact by as_of."""
     is_open = or_(
@@ -69,6 +69,14 @@ def _waiting(v: View) -> ColumnElement:
     )
     contacted = and_(RF.first_contact_at.is_not(None), RF.first_contact_at <= v.as_of)
     return and_(is_open, not_(contacted))
+
+
+def overdue(v: View) -> ColumnElement:
+    """Waited over 72 h at as_of (a date-only referral: as_of date after received + 3 days)."""
+    return or_(
+        RF.contact_due_at < v.as_of,
+        and_(RF.contact_due_at <= v.as_of, RF.time_known.is_(False)),
+    )
 
 
 def _count(cond: ColumnElement) -> ColumnElement:
@@ -81,7 +89,7 @@ def _referral_sums(v: View) -> dict[str, ColumnElement]:
     has_appt = RF.appt_within.is_(True)
     has_attended = and_(RF.first_attended_at <= v.as_of, RF.attended_within.is_(True))
     week_over = RF.appt_due_on <= v.as_of_day
-    waiting = _waiting(v)
+    is_waiting = waiting(v)
     return {
         "referrals": func.count(),
         "contact_72h_num": _count(and_(has_contact, RF.contact_within.is_(True))),
@@ -92,16 +100,8 @@ def _referral_sums(v: View) -> dict[str, ColumnElement]:
         "appt_offered_7d_den": _count(or_(week_over, has_appt)),
         "appt_attended_7d_num": _count(has_attended),
         "appt_attended_7d_den": _count(or_(week_over, has_attended)),
-        "waiting": _count(waiting),
-        "breaching": _count(
-            and_(
-                waiting,
-                or_(
-                    RF.contact_due_at < v.as_of,
-                    and_(RF.contact_due_at <= v.as_of, RF.time_known.is_(False)),
-                ),
-            )
-        ),
+        "waiting": _count(is_waiting),
+        "breaching": _count(and_(is_waiting, overdue(v))),
         "ethnicity_known": _count(RF.ethnic_group != "not_known"),
         "gender_known": _count(RF.gender.not_in(("X", "Z"))),
         "age_known": _count(RF.age_band != "not_known"),
@@ -134,7 +134,7 @@ def _months_and_source(v: View, month: ColumnElement, source: ColumnElement) -> 
     return where
 
 
-def _received(v: View, live_only: bool = False) -> list[ColumnElement]:
+def received(v: View, live_only: bool = False) -> list[ColumnElement]:
     where = [RF.received_at <= v.as_of]
     if live_only:  # settled referrals come from referral_cube instead
         where.append(RF.in_cube.is_(False))
@@ -162,13 +162,13 @@ def referral_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
         DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
     ]
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(*keys, *sums).where(*_received(v, live_only)).group_by(*keys))
+    return _rows(conn, select(*keys, *sums).where(*received(v, live_only)).group_by(*keys))
 
 
 def referral_by_district(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     key = RF.postcode_district.label("postcode_district")
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(key, *sums).where(*_received(v, live_only)).group_by(key))
+    return _rows(conn, select(key, *sums).where(*received(v, live_only)).group_by(key))
 
 
 def _discharge_sums() -> list[ColumnElement]:
@@ -207,7 +207,7 @@ def waiting_hours(conn: Connection, v: View, live_only: bool) -> dict:
     percentile. Hours count from the referral time, or from 00:00 London on the received date
     when there is no time (which is what received_at holds then). Waiting referrals are never
     settled, so with the cube only the unsettled rows are read."""
-    stmt = select(RF.received_at).where(*_received(v, live_only), _waiting(v))
+    stmt = select(RF.received_at).where(*received(v, live_only), waiting(v))
     waited = [(v.as_of - at).total_seconds() / 60 for at in conn.execute(stmt).scalars()]
     hist = Counter(round(m) for m in waited)
     median, p90 = percentile(hist, 0.5), percentile(hist, 0.9)
@@ -242,7 +242,7 @@ def minutes_from(
     where = [
         RF.contact_minutes >= low,
         RF.contact_known_at <= v.as_of,
-        *_received(v)[1:],
+        *received(v)[1:],
     ]
     if dimension == "month":
         where.append(RF.received_month.in_(groups))

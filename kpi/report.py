@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from etl import parsers
+from etl.cube import MINUTE_BOUNDS
 from etl.schema import REFERRAL_SOURCES
 from kpi import queries, spc
 from kpi.cells import (
@@ -135,10 +136,18 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
             ]
         if measure.charted:
             out["spc"] = _spc(measure_id, out["by_month"], measure.kind, commissioner)
+        if measure_id == "hours_to_contact":
+            out.update(_distributions(cells, audience))
         measures[measure_id] = out
     measures["waiting_now"].update(
         figures(queries.waiting_hours(conn, view, live_only=use_cube and settled_ok), "", audience)
     )
+    measures["sessions"]["by_month_contact_type"] = [
+        figures({"period": m, "group": t, **cells.record("sessions", key)}, "count", audience)
+        for m in months
+        for t, key in _ordered("contact_type", _month_types(cells, m))
+    ]
+    measures["appointments"] = _appointments(cells, months, audience)
     measures["data_quality"] = _data_quality(conn, cells, audience)
     return {
         "as_of": iso_london(as_of_utc) if known else None,
@@ -183,6 +192,64 @@ def _plotted(point: dict[str, Any], kind: str) -> float | None:
             return 100 * num / den
         return None
     return point["value"] if isinstance(point["value"], int | float) else None
+
+
+APPOINTMENT_OUTCOMES = (
+    "attended",
+    "dna",
+    "late_not_seen",
+    "cancelled_by_client",
+    "cancelled_by_service",
+)
+
+
+def _month_types(cells: Cells, month: str) -> dict[str, tuple]:
+    keys = cells.groups("sessions", "month_contact_type")
+    return {g.split(" ", 1)[1]: k for g, k in keys.items() if g.startswith(month + " ")}
+
+
+def _appointments(cells: Cells, months: list[str], audience: str) -> dict[str, Any]:
+    """Appointments by outcome and month (attended includes late_seen): the counts behind
+    sessions and the DNA rate, with cancellations, which no KPI uses but a manager watches."""
+
+    def outcomes(key: tuple, label: dict[str, str]) -> list[dict[str, Any]]:
+        sums = cells.sums_of("activity", key)
+        return [
+            figures({**label, "group": o, "value": int(sums[o])}, "count", audience)
+            for o in APPOINTMENT_OUTCOMES
+        ]
+
+    by_month = [row for m in months for row in outcomes(("month", m), {"period": m})]
+    return {
+        "name": "Appointments by outcome",
+        "by_outcome": outcomes(("all",), {}),
+        "by_month": by_month,
+    }
+
+
+def _hours_label(i: int) -> str:
+    low = MINUTE_BOUNDS[i] // 60
+    return f"{low}+" if i + 1 == len(MINUTE_BOUNDS) else f"{low}-{MINUTE_BOUNDS[i + 1] // 60}"
+
+
+def _distributions(cells: Cells, audience: str) -> dict[str, Any]:
+    """Referrals by hours to first contact (3-hour bands to 72 h, then 72-96, 96-168, 168+),
+    overall and by referral source: counts, disclosed like any other count."""
+
+    def bands(key: tuple) -> list[dict[str, Any]]:
+        sums = cells.referral_sums(key)
+        return [
+            figures({"group": _hours_label(i), "value": sums[f"minutes_b{i}"]}, "count", audience)
+            for i in range(len(MINUTE_BOUNDS))
+        ]
+
+    by_source = cells.groups("hours_to_contact", "referral_source")
+    return {
+        "distribution": bands(("all",)),
+        "distribution_by_referral_source": [
+            {"group": g, "bands": bands(key)} for g, key in _ordered("referral_source", by_source)
+        ],
+    }
 
 
 def _breakdowns(measure_id: str, commissioner: bool) -> tuple[str, ...]:
