@@ -39,10 +39,10 @@ def create_app() -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
+    for module in modules:
+        module.register(app)
     app.layout = shell.layout
     shell.register(app)
-    for module in modules:
-        module.register_callbacks(app)
     server = app.server
     server.config["COMPRESS_MIMETYPES"] = [
         "text/html",

@@ -1,2 +1,2 @@
-"""One module per page: ``register_page``, a skeleton ``layout``, ``render(ctx)`` and the
-page's tables; ``update`` is its callback, wired by ``register_callbacks``."""
+"""One module per page: a skeleton ``layout``, ``render_page(ctx)``, the page's tables and
+``update``, its callback; ``register(app)`` calls ``dash.register_page`` and wires ``update``."""

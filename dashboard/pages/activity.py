@@ -160,10 +160,8 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__, path="/activity", name="Activity", title="Activity", order=2, layout=layout
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(
-    __name__, path="/activity", name="Activity", title="Activity", order=2, layout=layout
-)

@@ -92,16 +92,14 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__,
+        path="/data-quality",
+        name="Data quality",
+        title="Data quality",
+        order=6,
+        managers_only=True,
+        layout=layout,
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(
-    __name__,
-    path="/data-quality",
-    name="Data quality",
-    title="Data quality",
-    order=6,
-    managers_only=True,
-    layout=layout,
-)

@@ -80,8 +80,8 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__, path="/equity", name="Equity", title="Equity", order=4, layout=layout
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(__name__, path="/equity", name="Equity", title="Equity", order=4, layout=layout)

@@ -118,15 +118,13 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__,
+        path="/feedback",
+        name="Feedback and outcomes",
+        title="Feedback and outcomes",
+        order=3,
+        layout=layout,
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(
-    __name__,
-    path="/feedback",
-    name="Feedback and outcomes",
-    title="Feedback and outcomes",
-    order=3,
-    layout=layout,
-)

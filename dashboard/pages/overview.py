@@ -133,8 +133,8 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__, path="/", name="Overview", title="Overview", order=0, layout=layout
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(__name__, path="/", name="Overview", title="Overview", order=0, layout=layout)

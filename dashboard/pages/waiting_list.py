@@ -55,16 +55,14 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
     return render.page(status, filters, render_page, report=False)
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
+    dash.register_page(
+        __name__,
+        path="/waiting-list",
+        name="Waiting list",
+        title="Waiting list",
+        order=5,
+        managers_only=True,
+        layout=layout,
+    )
     render.register(app, CONTENT, update)
-
-
-dash.register_page(
-    __name__,
-    path="/waiting-list",
-    name="Waiting list",
-    title="Waiting list",
-    order=5,
-    managers_only=True,
-    layout=layout,
-)
