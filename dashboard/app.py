@@ -38,6 +38,7 @@ def create_app() -> dash.Dash:
         compress=False,  # flask-compress below, with brotli and gzip
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
     for module in modules:
         module.register(app)

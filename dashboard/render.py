@@ -3,18 +3,25 @@
 A page module supplies ``render(ctx)``; this module fetches the cached report for the status's
 data version, turns an empty warehouse into a how-to, and a failure into a plain banner (the
 details go to the server log only; a page never shows a traceback).
+
+The rendered page is cached too, per (page, data version, audience, filters), as the plain JSON
+tree Dash sends: building Dash components and serialising them costs tens of milliseconds for a
+page of charts and tables, reading the tree back from the cache about one.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from dash import Dash, Input, Output, no_update
+from dash._utils import to_json
 
 from dashboard import components, data, ids
 from dashboard import filters as flt
+from dashboard.cache import cached
 from dashboard.tables import Context
 
 log = logging.getLogger(__name__)
@@ -27,11 +34,17 @@ def page(status: dict | None, filters: dict | None, render: Render, report: bool
     if status.get("version") is None:
         return components.empty_warehouse()
     filters = flt.clean(filters or {})
-    try:
-        ctx = Context(status["version"], filters)
+    version = status["version"]
+
+    def compute() -> Any:  # noqa: ANN401
+        ctx = Context(version, filters)
         if report:
-            ctx.report = data.report(status["version"], filters)
-        return render(ctx)
+            ctx.report = data.report(version, filters)
+        return json.loads(to_json(render(ctx)))
+
+    try:
+        key = ("page", render.__module__, version, data.audience(), *filters.values())
+        return cached(key, compute)
     except Exception:
         log.exception("page %s failed", getattr(render, "__module__", render))
         return components.failed()

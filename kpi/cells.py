@@ -230,7 +230,7 @@ def activity_cells(conn: Connection, view: View, cells: Cells, by_practitioner: 
     frame = queries.activity(conn, view)
     frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
     frame["period"] = frame["activity_on"].astype(str).str[:7]
-    frame["month_type"] = frame["period"] + " " + frame["contact_type"]
+    frame["month_type"] = frame["period"] + " " + frame["contact_type"].astype(str)
     groupings = {"all": None, "month": "period", "contact_type": "contact_type"}
     groupings |= {"referral_source": "referral_source", "month_contact_type": "month_type"}
     cells.add("activity", frame, groupings)

@@ -58,30 +58,33 @@ def app(demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
         yield dash_app
 
 
-def find(component: Any, id_: str) -> Any:  # noqa: ANN401
-    """The component with `id_` in a tree of Dash components (None when absent)."""
-    if getattr(component, "id", None) == id_:
-        return component
-    children = getattr(component, "children", component)
-    if isinstance(children, list | tuple):
-        for child in children:
-            found = find(child, id_)
-            if found is not None:
-                return found
-    elif children is not None and children is not component:
-        return find(children, id_)
-    return None
+def props(node: Any) -> dict:  # noqa: ANN401
+    """A component's props, whether a Dash component or the JSON tree a page callback returns."""
+    if isinstance(node, dict):
+        return node.get("props", {})
+    return getattr(node, "__dict__", {})
 
 
-def text_of(component: Any) -> str:  # noqa: ANN401
-    if isinstance(component, str | int | float):
-        return str(component)
-    if component is None:
+def find(node: Any, id_: str) -> Any:  # noqa: ANN401
+    """The props of the component with `id_` in a page's tree (None when absent)."""
+    if isinstance(node, list | tuple):
+        return next((f for f in (find(n, id_) for n in node) if f is not None), None)
+    if isinstance(node, str | int | float) or node is None:
+        return None
+    p = props(node)
+    if p.get("id") == id_:
+        return p
+    return find(p.get("children"), id_)
+
+
+def text_of(node: Any) -> str:  # noqa: ANN401
+    if isinstance(node, str | int | float):
+        return str(node)
+    if node is None:
         return ""
-    children = getattr(component, "children", component)
-    if isinstance(children, list | tuple):
-        return " ".join(text_of(c) for c in children)
-    return "" if children is component else text_of(children)
+    if isinstance(node, list | tuple):
+        return " ".join(text_of(n) for n in node)
+    return text_of(props(node).get("children"))
 
 
 def test_poll_gives_the_data_version_and_nothing_when_unchanged(app) -> None:
@@ -101,17 +104,17 @@ def test_overview_cards_are_the_reports_figures(app, demo, filters) -> None:
     )
     for measure_id in overview.HEADLINE:
         m = report["measures"][measure_id]
-        shown = find(page, f"card-{measure_id}-value").children
+        shown = find(page, f"card-{measure_id}-value")["children"]
         assert shown == fmt.measure_value(m, overview.KINDS[measure_id]), measure_id
-        detail = find(page, f"card-{measure_id}-detail").children
+        detail = find(page, f"card-{measure_id}-detail")["children"]
         if "denominator" in m:
             assert f"{m['numerator']:,} of {m['denominator']:,}" in detail
 
 
 def test_a_filter_changes_the_figures(app) -> None:
     status = shell.poll(1, None)
-    everyone = find(overview.update(status, {}), "card-sessions-value").children
-    gp_only = find(overview.update(status, {"source": "gp"}), "card-sessions-value").children
+    everyone = find(overview.update(status, {}), "card-sessions-value")["children"]
+    gp_only = find(overview.update(status, {"source": "gp"}), "card-sessions-value")["children"]
     assert int(gp_only.replace(",", "")) < int(everyone.replace(",", ""))
 
 
@@ -129,7 +132,7 @@ def test_spc_chart_draws_the_reports_limits_target_and_special_causes(app, demo)
     report = build_report(demo)
     spc = report["measures"]["contact_72h"]["spc"]
     graph = find(timeliness.update(status, {}), "graph-contact_72h_by_month")
-    traces = {t["name"]: t for t in graph.figure["data"]}
+    traces = {t["name"]: t for t in graph["figure"]["data"]}
     assert traces["Target"]["y"][0] == spc["target"] == 95.0
     assert traces["Mean"]["y"][0] == pytest.approx(spc["mean"])
     assert traces["Upper process limit"]["y"][-1] == pytest.approx(spc["upper"])
@@ -137,17 +140,17 @@ def test_spc_chart_draws_the_reports_limits_target_and_special_causes(app, demo)
     marked = {p["period"] for p in spc["points"] if p["variation"] in ("improvement", "concern")}
     drawn = {x for name, t in traces.items() if name.startswith("Special cause") for x in t["x"]}
     assert drawn == marked
-    assert graph.figure["layout"]["title"]["text"].startswith("Contacted within 72 hours")
+    assert graph["figure"]["layout"]["title"]["text"].startswith("Contacted within 72 hours")
 
 
 def test_hours_distribution_adds_up_to_the_referrals_contacted(app, demo) -> None:
     status = shell.poll(1, None)
     hours = build_report(demo)["measures"]["hours_to_contact"]
     graph = find(timeliness.update(status, {}), "graph-hours_distribution")
-    bars = graph.figure["data"][0]["y"]
+    bars = graph["figure"]["data"][0]["y"]
     assert sum(bars) == hours["n"] > 0
-    assert graph.figure["layout"]["shapes"][0]["x0"] == timeliness.LINE_72H
-    assert graph.figure["data"][0]["x"][24] == "72-96"  # the line falls just before it
+    assert graph["figure"]["layout"]["shapes"][0]["x0"] == timeliness.LINE_72H
+    assert graph["figure"]["data"][0]["x"][24] == "72-96"  # the line falls just before it
 
 
 def test_waiting_list_is_exactly_who_waiting_now_counts(app, demo) -> None:
@@ -161,7 +164,7 @@ def test_waiting_list_is_exactly_who_waiting_now_counts(app, demo) -> None:
         assert sum(r["breaching"] for r in rows) == waiting["breaching"]
         hours = [r["hours_waited"] for r in rows]
         assert hours == sorted(hours, reverse=True)
-    summary = find(waiting_page.update(status, {}), "waiting-summary").children
+    summary = find(waiting_page.update(status, {}), "waiting-summary")["children"]
     assert summary.startswith(f"{len(data.waiting(status['version'], {})):,} waiting")
 
 

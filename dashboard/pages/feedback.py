@@ -66,6 +66,13 @@ def render_page(ctx: Context) -> list:
     core = m["core10_improvement"]["by_month"]
     return [
         html.P(flt.describe(ctx.filters, ctx.report.get("period")), className="period"),
+        html.P(
+            "Feedback is counted whatever the referral source: anonymous responses have none. "
+            "CORE-10 follows the source filter.",
+            className="hint",
+        )
+        if ctx.filters.get("source")
+        else None,
         chart(
             "fft_by_month",
             charts.spc(m["fft_positive"]["spc"], "Feedback positive (SPC)", "%"),
