@@ -42,7 +42,7 @@ def create_app() -> dash.Dash:
     modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
     for module in modules:
         module.register(app)
-    app.layout = shell.layout
+    app.layout = shell.layout()
     shell.register(app)
     server = app.server
     server.config["COMPRESS_MIMETYPES"] = [
@@ -50,6 +50,7 @@ def create_app() -> dash.Dash:
         "text/css",
         "text/csv",
         "application/javascript",
+        "text/javascript",
         "application/json",
     ]
     Compress(server)
