@@ -126,22 +126,30 @@ def _reason(status: dict) -> str:
     return message if len(message) < 300 else message[:297] + "…"
 
 
-def sync(search: str | None, start: str | None, end: str | None, source: str | None) -> tuple:
+def sync(
+    search: str | None, start: str | None, end: str | None, source: str | None, status: dict | None
+) -> tuple:
     """Filters <-> URL: an address sets the dropdowns; a dropdown sets the address. Returns
-    (search, from, to, source, filters, nav hrefs...)."""
+    (search, from options, to options, from, to, source, filters, nav hrefs...). The month
+    options travel with the values: Dash 4's dcc.Dropdown resets a value missing from its
+    options to None, which would drop the months of an address opened before they load."""
     if dash.ctx.triggered_id in (ids.FROM, ids.TO, ids.SOURCE):
         chosen = flt.clean({"from": start, "to": end, "source": source})
     else:
         chosen = flt.parse(search)
     query = flt.search(chosen)
     hrefs = [p["path"] + query for p in pages()]
-    return (query, chosen["from"], chosen["to"], chosen["source"], chosen, *hrefs)
+    options = month_options(status, chosen)
+    if dash.ctx.triggered_id == ids.STATUS:  # new data: only the months can have changed
+        return (no_update, options, options, *[no_update] * (4 + len(hrefs)))
+    return (query, options, options, chosen["from"], chosen["to"], chosen["source"], chosen, *hrefs)
 
 
-def month_options(status: dict | None) -> tuple[list, list]:
+def month_options(status: dict | None, chosen: dict | None = None) -> list[dict]:
+    """The months with data, and any month already chosen (so it is never reset)."""
     months = data.months(status.get("version")) if status and status.get("version") else []
-    options = [{"label": flt.month_name(m), "value": m} for m in months]
-    return options, options
+    extra = [m for m in ((chosen or {}).get("from"), (chosen or {}).get("to")) if m]
+    return [{"label": flt.month_name(m), "value": m} for m in sorted({*months, *extra})]
 
 
 def pong(value: Any) -> Any:  # noqa: ANN401
@@ -157,11 +165,10 @@ def register(app: Dash) -> None:
     app.callback(
         Output(ids.BANNER, "children"), Output(ids.BANNER, "className"), Input(ids.STATUS, "data")
     )(banner)
-    app.callback(Output(ids.FROM, "options"), Output(ids.TO, "options"), Input(ids.STATUS, "data"))(
-        month_options
-    )
     app.callback(
         Output(ids.URL, "search"),
+        Output(ids.FROM, "options"),
+        Output(ids.TO, "options"),
         Output(ids.FROM, "value"),
         Output(ids.TO, "value"),
         Output(ids.SOURCE, "value"),
@@ -171,4 +178,5 @@ def register(app: Dash) -> None:
         Input(ids.FROM, "value"),
         Input(ids.TO, "value"),
         Input(ids.SOURCE, "value"),
+        Input(ids.STATUS, "data"),
     )(sync)

@@ -142,10 +142,6 @@ def demo(port: int, referrals: int) -> None:
     )
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _register_kpi_commands() -> None:
     from kpi.cli import kpis, spc_command
 
@@ -154,3 +150,7 @@ def _register_kpi_commands() -> None:
 
 
 _register_kpi_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -351,13 +351,6 @@ def test_choosing_filters_updates_figures_and_url(
     assert_console_clean(browser)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="dashboard/shell.py: the month dropdowns get their value from the address before "
-    "their options arrive, and Dash 4's dcc.Dropdown resets a value missing from its options, "
-    "so sync() rewrites the address without from/to (remove this mark once fixed)",
-)
 def test_filtered_address_opens_filtered_figures(
     app: Server, browser: WebDriver, reports: Reports, report: dict
 ) -> None:

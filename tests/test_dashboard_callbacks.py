@@ -237,14 +237,31 @@ def _sync(trigger: str, *args: Any) -> tuple:  # noqa: ANN401
 
 
 def test_filters_and_address_stay_in_step(app) -> None:
-    out = _sync("url.search", "?source=gp&from=2025-02", None, None, None)
-    search, start, end, source, stored, *hrefs = out
+    status = shell.poll(1, None)
+    out = _sync("url.search", "?source=gp&from=2025-02", None, None, None, status)
+    search, from_options, _to_options, start, end, source, stored, *hrefs = out
     assert (start, end, source) == ("2025-02", None, "gp")
     assert stored == {"from": "2025-02", "to": None, "source": "gp"}
     assert "/timeliness?from=2025-02&source=gp" in hrefs
-    out = _sync("filter-source.value", "?source=gp&from=2025-02", "2025-02", None, "self")
+    assert {"label": "Feb 2025", "value": "2025-02"} in from_options
+    out = _sync("filter-source.value", "?source=gp&from=2025-02", "2025-02", None, "self", status)
     assert out[0] == "?from=2025-02&source=self"
-    assert out[4]["source"] == "self"
+    assert out[6]["source"] == "self"
+
+
+def test_an_address_month_is_kept_before_the_data_months_arrive(app) -> None:
+    """Dash 4's dropdown drops a value missing from its options: the address's month must be
+    among them even before the first poll has answered."""
+    out = _sync("url.search", "?from=2019-01", None, None, None, None)
+    assert out[1] == [{"label": "Jan 2019", "value": "2019-01"}]
+    assert out[3] == "2019-01"
+
+
+def test_new_data_changes_only_the_month_options(app) -> None:
+    status = shell.poll(1, None)
+    out = _sync("data-status.data", "?source=gp", None, None, "gp", status)
+    assert out[1] == out[2] and len(out[1]) >= 12
+    assert all(v is no_update for v in (out[0], *out[3:]))
 
 
 def test_banner_tone_follows_age_and_last_run() -> None:
