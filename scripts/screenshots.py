@@ -75,8 +75,12 @@ def shoot(base_url: str, out: Path) -> list[Path]:
             driver.set_window_size(1280, 900)
     finally:
         driver.quit()
-    phone = browser(375, 812)
+    phone = browser(500, 812)  # headless Chromium's narrowest window; the screen is emulated
     try:
+        phone.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 375, "height": 812, "deviceScaleFactor": 1, "mobile": True},
+        )
         phone.get(base_url + "/")
         wait_for_figures(phone, CONTENT["overview"])
         target = out / "overview-375px.png"
