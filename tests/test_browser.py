@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -312,7 +313,23 @@ def test_every_page_renders_without_console_errors(
         assert state["graphs"] > 0, f"{path} draws no chart"
     banner = browser.find_element(By.ID, "data-banner").text
     assert banner.startswith("Data as of "), banner
+    assert axe_violations(browser) == []
     assert_console_clean(browser)
+
+
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+  .then(r => done(r.violations.map(v => ({
+    rule: v.id, impact: v.impact, where: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))));
+"""
+
+
+def axe_violations(driver: WebDriver) -> list[dict]:
+    """WCAG 2.1 A and AA violations axe-core finds on the page as it stands (contrast, names,
+    focusable hidden elements, language ...)."""
+    driver.execute_script((files("axe_core_python") / "axe.min.js").read_text())
+    return driver.execute_async_script(AXE_RUN)
 
 
 # --- 2 and 3. filters, the URL, and the cards against `sis kpis --json` -------------------------
