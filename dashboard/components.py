@@ -63,18 +63,24 @@ def chart(name: str, figure: dict[str, Any], ctx: Context, description: str) -> 
     t = TABLES[name].build(ctx)
     return html.Section(
         [
-            html.Div(
-                dcc.Graph(figure=figure, config=GRAPH_CONFIG, id=f"graph-{name}"),
-                role="img",
-                className="chart",
-                **{"aria-label": description},
-            ),
+            graph(figure, description, f"graph-{name}"),
             html.Details(
                 [html.Summary(f"{t.title}: figures as a table"), data_table(t, name, ctx)],
                 className="alt-table",
             ),
         ],
         className="chart-block",
+    )
+
+
+def graph(figure: dict[str, Any], description: str, id_: str | None = None) -> html.Div:
+    """A chart with an accessible name (`description`)."""
+    options = {"id": id_} if id_ else {}
+    return html.Div(
+        dcc.Graph(figure=figure, config=GRAPH_CONFIG, **options),
+        role="img",
+        className="chart",
+        **{"aria-label": description},
     )
 
 

@@ -10,6 +10,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from dashboard.labels import SOURCES
 from etl.schema import REFERRAL_SOURCES
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -44,8 +45,6 @@ def search(filters: dict[str, Any]) -> str:
 
 def describe(filters: dict[str, Any], period: dict[str, Any] | None) -> str:
     """The period (and source) a page covers, in words."""
-    from dashboard.labels import SOURCES
-
     first = (period or {}).get("from") or filters.get("from")
     last = (period or {}).get("to") or filters.get("to")
     text = f"{month_name(first)} to {month_name(last)}" if first and last else "All months"

@@ -10,7 +10,7 @@ from dash import Dash, html
 
 from dashboard import charts, render
 from dashboard import filters as flt
-from dashboard.components import chart
+from dashboard.components import chart, graph
 from dashboard.figures import rate_by_month, values
 from dashboard.tables import Context, Table
 from dashboard.tables import table as declare
@@ -80,23 +80,12 @@ def render_page(ctx: Context) -> list:
             "SPC chart of the percentage of Friends and Family Test responses that were positive, by month",
         ),
         html.Section(
-            [
-                html.Div(
-                    _graph(
-                        charts.bars(
-                            months,
-                            [("Responses", values(fft, "n"))],
-                            "Responses by month",
-                            "responses",
-                        )
-                    ),
-                    role="img",
-                    className="chart",
-                    **{
-                        "aria-label": "Bar chart of Friends and Family Test responses by month; figures in the table above"
-                    },
+            graph(
+                charts.bars(
+                    months, [("Responses", values(fft, "n"))], "Responses by month", "responses"
                 ),
-            ],
+                "Bar chart of Friends and Family Test responses by month; figures in the table above",
+            ),
             className="chart-block",
         ),
         chart(
@@ -111,14 +100,6 @@ def render_page(ctx: Context) -> list:
             "Bar chart of the percentage of closed referrals with reliable improvement on CORE-10, by month discharged",
         ),
     ]
-
-
-def _graph(figure: dict) -> Any:  # noqa: ANN401
-    from dash import dcc
-
-    from dashboard.components import GRAPH_CONFIG
-
-    return dcc.Graph(figure=figure, config=GRAPH_CONFIG)
 
 
 def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
