@@ -14,6 +14,7 @@ import dash
 from flask_compress import Compress
 
 from dashboard import cache, downloads, shell
+from dashboard.access import admin, guard, headers, views
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = (
@@ -42,9 +43,10 @@ def create_app() -> dash.Dash:
     modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
     for module in modules:
         module.register(app)
-    app.layout = shell.layout()
+    app.layout = shell.layout  # a function: each audience gets its own navigation
     shell.register(app)
     server = app.server
+    headers.configure(app)  # refuses to start without SIS_SECRET_KEY outside demo mode
     server.config["COMPRESS_MIMETYPES"] = [
         "text/html",
         "text/css",
@@ -55,7 +57,9 @@ def create_app() -> dash.Dash:
     ]
     Compress(server)
     cache.init_cache(server)
-    server.register_blueprint(downloads.blueprint)
+    for blueprint in (downloads.blueprint, views.blueprint, admin.blueprint):
+        server.register_blueprint(blueprint)
+    guard.install(app)  # after Compress: its after_request sees responses before compression
     logging.basicConfig(level=logging.INFO)
     return app
 

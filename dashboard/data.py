@@ -35,9 +35,11 @@ def engine() -> Engine:
 
 
 def audience() -> str:
-    """The audience of the current request. Everyone is a manager until accounts and
-    commissioner links exist (issue 5), which will decide it from the server-side session."""
-    return "manager"
+    """The audience of the current request (manager or commissioner), decided on the server
+    from the signed-in session by dashboard/access; never from anything the browser sends."""
+    from dashboard.access.principal import audience as of_request
+
+    return of_request()
 
 
 def status() -> dict[str, Any]:

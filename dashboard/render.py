@@ -31,10 +31,14 @@ Render = Callable[[Context], Any]
 def page(status: dict | None, filters: dict | None, render: Render, report: bool = True) -> Any:  # noqa: ANN401
     if not status:
         return no_update  # the first poll has not answered yet
-    if status.get("version") is None:
+    try:  # the server's data version: a version the browser sends is only a trigger
+        version = data.status()["version"] if status.get("version") is not None else None
+    except Exception:
+        log.exception("data status failed")
+        return components.failed()
+    if version is None:
         return components.empty_warehouse()
     filters = flt.clean(filters or {})
-    version = status["version"]
 
     def compute() -> Any:  # noqa: ANN401
         ctx = Context(version, filters)

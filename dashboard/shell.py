@@ -9,7 +9,7 @@ from typing import Any
 import dash
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import data, ids
+from dashboard import account, data, ids
 from dashboard import filters as flt
 from dashboard.labels import SOURCES
 from etl import settings
@@ -20,10 +20,22 @@ def nav_id(module: str) -> str:
 
 
 def pages() -> list[dict[str, Any]]:
-    return sorted(dash.page_registry.values(), key=lambda p: p["order"])
+    """The pages the current audience may open, in order (managers-only pages for managers)."""
+    manager = data.audience() == "manager"
+    every = sorted(dash.page_registry.values(), key=lambda p: p["order"])
+    return [p for p in every if manager or not p.get("managers_only")]
+
+
+def nav_links(query: str = "") -> list:
+    return [
+        html.Li(dcc.Link(p["name"], href=p["path"] + query, id=nav_id(p["module"])))
+        for p in pages()
+    ]
 
 
 def layout() -> html.Div:
+    """The frame, made per request (Dash calls it for /_dash-layout): navigation and the
+    signed-in line follow the session's audience."""
     poll_ms = int(settings.poll_seconds() * 1000)
     return html.Div(
         [
@@ -37,20 +49,12 @@ def layout() -> html.Div:
             html.Header(
                 [
                     html.P("Self-Injury Service", className="service-name"),
+                    account.bar(),
                     html.Div(id=ids.BANNER, role="status", className="banner"),
                 ],
                 className="site-header",
             ),
-            html.Nav(
-                html.Ul(
-                    [
-                        html.Li(dcc.Link(p["name"], href=p["path"], id=nav_id(p["module"])))
-                        for p in pages()
-                    ]
-                ),
-                id=ids.NAV,
-                **{"aria-label": "Pages"},
-            ),
+            html.Nav(html.Ul(nav_links(), id=ids.NAV), **{"aria-label": "Pages"}),
             html.Div(
                 [
                     _filter("From month", ids.FROM, []),
@@ -130,7 +134,7 @@ def sync(
     search: str | None, start: str | None, end: str | None, source: str | None, status: dict | None
 ) -> tuple:
     """Filters <-> URL: an address sets the dropdowns; a dropdown sets the address. Returns
-    (search, from options, to options, from, to, source, filters, nav hrefs...). The month
+    (search, from options, to options, from, to, source, filters, nav links). The month
     options travel with the values: Dash 4's dcc.Dropdown resets a value missing from its
     options to None, which would drop the months of an address opened before they load."""
     if dash.ctx.triggered_id in (ids.FROM, ids.TO, ids.SOURCE):
@@ -138,16 +142,17 @@ def sync(
     else:
         chosen = flt.parse(search)
     query = flt.search(chosen)
-    hrefs = [p["path"] + query for p in pages()]
     options = month_options(status, chosen)
     if dash.ctx.triggered_id == ids.STATUS:  # new data: only the months can have changed
-        return (no_update, options, options, *[no_update] * (4 + len(hrefs)))
-    return (query, options, options, chosen["from"], chosen["to"], chosen["source"], chosen, *hrefs)
+        return (no_update, options, options, *[no_update] * 5)
+    nav = nav_links(query)
+    return (query, options, options, chosen["from"], chosen["to"], chosen["source"], chosen, nav)
 
 
 def month_options(status: dict | None, chosen: dict | None = None) -> list[dict]:
     """The months with data, and any month already chosen (so it is never reset)."""
-    months = data.months(status.get("version")) if status and status.get("version") else []
+    version = data.status()["version"] if status and status.get("version") else None
+    months = data.months(version) if version else []  # the server's version, not the browser's
     extra = [m for m in ((chosen or {}).get("from"), (chosen or {}).get("to")) if m]
     return [{"label": flt.month_name(m), "value": m} for m in sorted({*months, *extra})]
 
@@ -173,7 +178,7 @@ def register(app: Dash) -> None:
         Output(ids.TO, "value"),
         Output(ids.SOURCE, "value"),
         Output(ids.FILTERS, "data"),
-        *[Output(nav_id(p["module"]), "href") for p in pages()],
+        Output(ids.NAV, "children"),
         Input(ids.URL, "search"),
         Input(ids.FROM, "value"),
         Input(ids.TO, "value"),

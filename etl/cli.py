@@ -147,6 +147,10 @@ def _register_kpi_commands() -> None:
 
     main.add_command(kpis)
     main.add_command(spc_command)
+    from dashboard.access.cli import links_group, users
+
+    main.add_command(users)
+    main.add_command(links_group)
 
 
 _register_kpi_commands()

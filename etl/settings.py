@@ -92,6 +92,34 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of the filesystem cache. Empty: `cache` in SIS_INSTANCE.",
     ),
     Setting(
+        "SIS_SECRET_KEY",
+        "",
+        "Secret key that signs the dashboard's session cookies. Required outside demo mode (the "
+        "app refuses to start without it); make one with "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`. Changing it signs everyone "
+        "out.",
+        secret=True,
+    ),
+    Setting(
+        "SIS_SESSION_IDLE_HOURS",
+        "8",
+        "A signed-in session (manager or commissioner link) ends after this many hours without a "
+        "request.",
+    ),
+    Setting(
+        "SIS_HTTPS",
+        "false",
+        "`true` when the dashboard is served over HTTPS (behind a TLS proxy): cookies are then "
+        "marked Secure and browsers are told to use HTTPS only (HSTS).",
+    ),
+    Setting(
+        "SIS_BASE_URL",
+        "",
+        "The dashboard's public address, e.g. `https://sis.example.org`, used in commissioner "
+        "links. Empty: `sis links create` prints links to http://127.0.0.1:8050 (`--base-url` "
+        "overrides), and the admin page uses the address it was opened at.",
+    ),
+    Setting(
         "SIS_CHUNK_ROWS",
         "100000",
         "Rows read, validated and staged at a time; bounds the ETL's memory.",
@@ -146,6 +174,14 @@ def is_demo() -> bool:
     return get("SIS_ENV") == "demo"
 
 
+def session_idle_hours() -> float:
+    return float(get("SIS_SESSION_IDLE_HOURS"))
+
+
+def https() -> bool:
+    return get("SIS_HTTPS").strip().lower() in ("1", "true", "yes", "on")
+
+
 def chunk_rows() -> int:
     return max(1000, int(get("SIS_CHUNK_ROWS")))
 
@@ -165,4 +201,21 @@ def pseudonym_key() -> bytes:
         "Make a key once with `python -c 'import secrets; print(secrets.token_hex(32))'`, keep it "
         "secret and unchanged (changing it breaks the link between old and new loads), and set "
         "it in the environment. For a demonstration only, set SIS_ENV=demo instead."
+    )
+
+
+DEMO_SECRET_KEY = "demo-only-not-secret-session-key"
+
+
+def secret_key() -> str:
+    key = get("SIS_SECRET_KEY")
+    if key:
+        return key
+    if is_demo():
+        return DEMO_SECRET_KEY
+    raise ConfigError(
+        "SIS_SECRET_KEY is not set, so the dashboard cannot sign its session cookies and will not "
+        "start. Make a key once with `python -c 'import secrets; print(secrets.token_hex(32))'`, "
+        "keep it secret, and set it in the environment of every web worker (the same key on "
+        "all of them). For a demonstration on this machine only, set SIS_ENV=demo instead."
     )

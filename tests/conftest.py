@@ -31,6 +31,7 @@ BACKENDS = [b for b in os.environ.get("SIS_TEST_BACKENDS", "sqlite,postgresql").
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIS_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.setenv("SIS_PSEUDONYM_KEY", "test-key-not-secret")
+    monkeypatch.setenv("SIS_SECRET_KEY", "test-session-key-not-secret")
     monkeypatch.delenv("SIS_ENV", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SIS_INBOX", raising=False)
@@ -94,3 +95,20 @@ def table_rows(engine: Engine, table: str, order: str = "") -> list[dict]:
 def write_csv(path: Path, text_: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text_.encode(encoding))
     return path
+
+
+def signed_in(flask_app, role: str = "manager", name: str | None = None):  # noqa: ANN001, ANN201
+    """A test client of `flask_app` with a session of a new account of `role` (the warehouse at
+    DATABASE_URL), made the way the sign-in route makes it."""
+    import time
+
+    from dashboard import data
+    from dashboard.access import accounts
+
+    account = accounts.add(data.engine(), name or f"{role}-{time.monotonic_ns()}", role, "x" * 16)
+    client = flask_app.test_client()
+    with client.session_transaction() as session:
+        session.update(
+            kind="user", uid=account.user_id, epoch=account.session_epoch, seen=int(time.time())
+        )
+    return client

@@ -13,6 +13,7 @@ from contextvars import copy_context
 from pathlib import Path
 from typing import Any
 
+import flask
 import pytest
 from dash import no_update
 from dash._callback_context import context_value
@@ -21,13 +22,16 @@ from sqlalchemy import Engine, text
 
 from dashboard import data, fmt, shell
 from dashboard import filters as flt
+from dashboard.access.principal import Principal
 from dashboard.app import create_app
 from dashboard.pages import activity, data_quality, equity, feedback, overview, timeliness
 from dashboard.pages import waiting_list as waiting_page
 from etl import runner
 from etl.demo import write_demo_exports
 from kpi.report import build_report
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, signed_in
+
+MANAGER = Principal("user", "manager", "test manager", 1)
 
 PAGES = (overview, timeliness, activity, feedback, equity, waiting_page, data_quality)
 
@@ -55,6 +59,7 @@ def app(demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
     monkeypatch.setenv("SIS_CACHE_DIR", str(tmp_path / "cache"))
     dash_app = create_app()
     with dash_app.server.test_request_context():
+        flask.g.principal = MANAGER  # what the guard sets for a signed-in manager
         yield dash_app
 
 
@@ -169,7 +174,7 @@ def test_waiting_list_is_exactly_who_waiting_now_counts(app, demo) -> None:
 
 
 def test_csv_download_equals_the_table_on_the_page(app, demo) -> None:
-    client = app.server.test_client()
+    client = signed_in(app.server)
     response = client.get("/download/contact_72h_by_month.csv?source=gp&from=2025-01")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -239,10 +244,12 @@ def _sync(trigger: str, *args: Any) -> tuple:  # noqa: ANN401
 def test_filters_and_address_stay_in_step(app) -> None:
     status = shell.poll(1, None)
     out = _sync("url.search", "?source=gp&from=2025-02", None, None, None, status)
-    search, from_options, _to_options, start, end, source, stored, *hrefs = out
+    search, from_options, _to_options, start, end, source, stored, nav = out
     assert (start, end, source) == ("2025-02", None, "gp")
     assert stored == {"from": "2025-02", "to": None, "source": "gp"}
+    hrefs = [item.children.href for item in nav]
     assert "/timeliness?from=2025-02&source=gp" in hrefs
+    assert "/waiting-list?from=2025-02&source=gp" in hrefs  # a manager's navigation
     assert {"label": "Feb 2025", "value": "2025-02"} in from_options
     out = _sync("filter-source.value", "?source=gp&from=2025-02", "2025-02", None, "self", status)
     assert out[0] == "?from=2025-02&source=self"
@@ -301,7 +308,7 @@ def test_empty_warehouse_says_how_to_load_a_first_export(tmp_path, monkeypatch) 
 
 
 def test_responses_are_compressed(app) -> None:
-    client = app.server.test_client()
+    client = signed_in(app.server)
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200
     assert page.headers.get("Content-Encoding") == "gzip"

@@ -162,6 +162,12 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
 
 def register(app: Dash) -> None:
     dash.register_page(
-        __name__, path="/activity", name="Activity", title="Activity", order=2, layout=layout
+        __name__,
+        path="/activity",
+        name="Activity",
+        title="Activity",
+        order=2,
+        layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

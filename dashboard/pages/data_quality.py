@@ -101,5 +101,6 @@ def register(app: Dash) -> None:
         order=6,
         managers_only=True,
         layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

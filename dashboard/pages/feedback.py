@@ -114,5 +114,6 @@ def register(app: Dash) -> None:
         title="Feedback and outcomes",
         order=3,
         layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

@@ -135,6 +135,12 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
 
 def register(app: Dash) -> None:
     dash.register_page(
-        __name__, path="/", name="Overview", title="Overview", order=0, layout=layout
+        __name__,
+        path="/",
+        name="Overview",
+        title="Overview",
+        order=0,
+        layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

@@ -143,6 +143,12 @@ def update(status: dict | None, filters: dict | None) -> Any:  # noqa: ANN401
 
 def register(app: Dash) -> None:
     dash.register_page(
-        __name__, path="/timeliness", name="Timeliness", title="Timeliness", order=1, layout=layout
+        __name__,
+        path="/timeliness",
+        name="Timeliness",
+        title="Timeliness",
+        order=1,
+        layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

@@ -64,5 +64,6 @@ def register(app: Dash) -> None:
         order=5,
         managers_only=True,
         layout=layout,
+        content_id=CONTENT,
     )
     render.register(app, CONTENT, update)

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import etl.models_access  # noqa: F401  (its tables are part of the metadata)
 from etl.db import make_engine
 from etl.models import Base
 

@@ -1,0 +1,167 @@
+"""The guard in front of every route: who may reach what, decided on the server.
+
+- Public: sign-in, link exchange, health, and the static files every page needs (our
+  stylesheet and scripts, Dash's bundles), which hold no data.
+- Anyone else must be signed in: pages redirect to the sign-in page, everything else (Dash's
+  JSON routes, downloads) answers 401 with no data.
+- A commissioner may trigger only the callbacks whose outputs are all on the commissioner's
+  pages (an allow-list: a callback added later is a manager's until listed here), may not open
+  a managers-only page (also not through the pages router callback), and is never an admin.
+- Only admins reach /admin.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dash
+from dash import Dash
+from dash._utils import split_callback_id
+from flask import Flask, Response, g, redirect, request, url_for
+
+from dashboard import data, ids
+from dashboard.access import links, principal
+
+PUBLIC_PATHS = frozenset(("/login", "/healthz", "/_favicon.ico", "/favicon.ico"))
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/link/")
+DASH_JSON = frozenset(("/_dash-layout", "/_dash-dependencies", "/_dash-update-component"))
+LOOPBACK = ("127.", "::1", "::ffff:127.")
+# Shell components whose callbacks every signed-in audience uses.
+SHELL_IDS = frozenset(
+    (
+        ids.STATUS,
+        ids.BANNER,
+        ids.URL,
+        ids.FROM,
+        ids.TO,
+        ids.SOURCE,
+        ids.FILTERS,
+        ids.NAV,
+        ids.PONG,
+        "_pages_content",
+        "_pages_store",
+        "_pages_dummy",
+    )
+)
+
+
+def managers_only_paths() -> frozenset[str]:
+    return frozenset(
+        p["path"].rstrip("/").lower() for p in dash.page_registry.values() if p.get("managers_only")
+    )
+
+
+def commissioner_outputs(app: Dash) -> frozenset[str]:
+    """The callback output keys a commissioner may trigger: each output on the shell or on a
+    page that is not managers-only."""
+    allowed_ids = set(SHELL_IDS)
+    for page in dash.page_registry.values():
+        if not page.get("managers_only") and page.get("content_id"):
+            allowed_ids.add(page["content_id"])
+    return frozenset(
+        key for key in app.callback_map if all(o["id"] in allowed_ids for o in _outputs(key))
+    )
+
+
+def _outputs(key: str) -> list[dict[str, Any]]:
+    parts = split_callback_id(key)
+    return parts if isinstance(parts, list) else [parts]
+
+
+def install(app: Dash) -> None:
+    server: Flask = app.server
+    allowed: dict[str, frozenset[str]] = {}
+
+    def commissioner_keys() -> frozenset[str]:
+        if "keys" not in allowed:
+            allowed["keys"] = commissioner_outputs(app)
+        return allowed["keys"]
+
+    @server.before_request
+    def guard() -> Response | None:
+        path = request.path
+        if _demo_from_elsewhere():
+            return _refuse(403, "Demo mode answers only requests from this machine.")
+        if request.method == "POST" and not _same_origin():
+            return _refuse(403, "Refused: the request did not come from this site.")
+        g.principal = who = principal.resolve()
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return None
+        if who is None:
+            if request.method == "GET" and path not in DASH_JSON and _wants_html():
+                return redirect(url_for("access.login", next=_local_next()))
+            return _refuse(401, "Sign in first.")
+        if path == "/admin" or path.startswith("/admin/"):
+            return None if who.is_admin else _refuse(403, "Only administrators can open this.")
+        if who.audience == "manager":
+            return None
+        refused = _commissioner(path, commissioner_keys())
+        # A use is a page or a download fetched, not the page's own callbacks.
+        if (
+            refused is None
+            and who.kind == "link"
+            and request.method == "GET"
+            and (path not in DASH_JSON)
+        ):
+            links.record_use(data.engine(), who.id, path)  # type: ignore[arg-type]
+        return refused
+
+    @server.after_request
+    def dependencies_for_audience(response: Response) -> Response:
+        """A commissioner's browser is told only of the callbacks it may trigger."""
+        who = g.get("principal")
+        if (
+            request.path == "/_dash-dependencies"
+            and response.status_code == 200
+            and who is not None
+            and who.audience == "commissioner"
+        ):
+            keys = commissioner_keys()
+            deps = [d for d in json.loads(response.get_data()) if d["output"] in keys]
+            response.set_data(json.dumps(deps))
+        return response
+
+
+def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
+    if path.rstrip("/").lower() in managers_only_paths():
+        return _refuse(403, "This page is for the service's managers only.")
+    if path == "/_dash-update-component":
+        body = request.get_json(silent=True) or {}
+        if body.get("output") not in keys:
+            return _refuse(403, "Not available to a commissioner link.")
+        for item in [*body.get("inputs", []), *body.get("state", [])]:
+            if (
+                isinstance(item, dict)
+                and item.get("property") == "pathname"
+                and str(item.get("value", "")).rstrip("/").lower() in managers_only_paths()
+            ):
+                return _refuse(403, "This page is for the service's managers only.")
+    return None
+
+
+def _refuse(status: int, message: str) -> Response:
+    if _wants_html():
+        page = f"<!doctype html><html lang='en-GB'><title>{status}</title><p>{message}</p>"
+        return Response(page, status=status, mimetype="text/html")
+    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+
+
+def _wants_html() -> bool:
+    return request.accept_mimetypes.accept_html and not request.is_json
+
+
+def _local_next() -> str:
+    full = request.full_path.rstrip("?")
+    return full if full.startswith("/") and not full.startswith("//") else "/"
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin == request.host_url.rstrip("/")
+
+
+def _demo_from_elsewhere() -> bool:
+    from etl import settings
+
+    return settings.is_demo() and not (request.remote_addr or "").startswith(LOOPBACK)
