@@ -19,9 +19,15 @@ TOO_MANY = (
 )
 
 
+ENDED = (
+    "Your session has ended. Sign in again; commissioners: open the link the service sent "
+    "you again (a withdrawn or expired link no longer works)."
+)
+
+
 @blueprint.get("/login")
-def login() -> str:
-    return _login_page()
+def login() -> tuple[str, int]:
+    return _login_page(ENDED if request.args.get("ended") else "")
 
 
 def _login_page(message: str = "", name: str = "", status: int = 200) -> tuple[str, int]:
