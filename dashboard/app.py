@@ -13,7 +13,7 @@ from pathlib import Path
 import dash
 from flask_compress import Compress
 
-from dashboard import cache, downloads, shell
+from dashboard import cache, downloads, health, shell
 from dashboard.access import admin, guard, headers, views
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def create_app() -> dash.Dash:
     ]
     Compress(server)
     cache.init_cache(server)
-    for blueprint in (downloads.blueprint, views.blueprint, admin.blueprint):
+    for blueprint in (downloads.blueprint, views.blueprint, admin.blueprint, health.blueprint):
         server.register_blueprint(blueprint)
     guard.install(app)  # after Compress: its after_request sees responses before compression
     logging.basicConfig(level=logging.INFO)

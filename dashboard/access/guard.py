@@ -13,16 +13,20 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import dash
 from dash import Dash
 from dash._utils import split_callback_id
 from flask import Flask, Response, g, redirect, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import data, ids
 from dashboard.access import links, principal
 
+log = logging.getLogger(__name__)
+UNAVAILABLE = "Data temporarily unavailable: the warehouse cannot be reached. Try again shortly."
 PUBLIC_PATHS = frozenset(("/login", "/healthz", "/_favicon.ico", "/favicon.ico"))
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/link/")
 DASH_JSON = frozenset(("/_dash-layout", "/_dash-dependencies", "/_dash-update-component"))
@@ -85,8 +89,15 @@ def install(app: Dash) -> None:
             return _refuse(403, "Demo mode answers only requests from this machine.")
         if request.method == "POST" and not _same_origin():
             return _refuse(403, "Refused: the request did not come from this site.")
-        g.principal = who = principal.resolve()
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+        try:
+            g.principal = who = principal.resolve()
+        except SQLAlchemyError as error:  # the session cannot be checked: serve nothing private
+            log.warning("session check failed: warehouse unreachable (%s)", type(error).__name__)
+            g.principal = who = None
+            if not public:
+                return _refuse(503, UNAVAILABLE)
+        if public:
             return None
         if who is None:
             if request.method == "GET" and path not in DASH_JSON and _wants_html():
