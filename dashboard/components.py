@@ -115,6 +115,15 @@ def empty_warehouse() -> html.Div:
     )
 
 
+def unavailable() -> html.Div:
+    return html.Div(
+        "Data temporarily unavailable: the warehouse cannot be reached. The figures come back "
+        "by themselves when it answers again.",
+        className="banner banner-red",
+        role="alert",
+    )
+
+
 def failed() -> html.Div:
     return html.Div(
         "The figures could not be fetched just now. Try again in a minute; if it keeps "

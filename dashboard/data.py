@@ -53,11 +53,6 @@ def time_slot(seconds: float) -> float:
     return dt.datetime.now(dt.UTC).timestamp() // max(seconds, 1)
 
 
-def fresh_status() -> dict[str, Any]:
-    """The data status read now, not from the cache (for /healthz)."""
-    return _status()
-
-
 def _status() -> dict[str, Any]:
     f, r = EtlFile.__table__.c, EtlRun.__table__.c
     with engine().connect() as conn:

@@ -31,6 +31,8 @@ Render = Callable[[Context], Any]
 def page(status: dict | None, filters: dict | None, render: Render, report: bool = True) -> Any:  # noqa: ANN401
     if not status:
         return no_update  # the first poll has not answered yet
+    if status.get("unavailable"):
+        return components.unavailable()
     try:  # the server's data version: a version the browser sends is only a trigger
         version = data.status()["version"] if status.get("version") is not None else None
     except Exception:

@@ -12,6 +12,8 @@ import click
 from etl import settings
 from etl.settings import ConfigError
 
+EXIT_RUN_IN_PROGRESS = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+
 
 def _engine():  # noqa: ANN202
     from etl.db import make_engine
@@ -65,18 +67,21 @@ def etl() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
 def etl_run(paths: tuple[Path, ...], profile: str, exported_at: str | None, as_json: bool) -> None:
     """Load PATHS, or every new file in the inbox (SIS_INBOX) when none are given."""
-    from etl import runner
-    from etl.db import upgrade
+    from etl import logs, runner
     from etl.profiles import ProfileError
+    from etl.runlock import RunInProgress
 
+    logs.configure()
     when = _parse_exported_at(exported_at)
     engine = _engine()
     try:
-        upgrade(engine)
-        reports = runner.run(engine, list(paths) if paths else None, profile, when)
+        reports = runner.run_locked(engine, list(paths) if paths else None, profile, when)
     except (ConfigError, ProfileError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    except RunInProgress as exc:
+        click.echo(f"Not run: {exc}", err=True)
+        sys.exit(EXIT_RUN_IN_PROGRESS)
     if as_json:
         click.echo(json.dumps({"files": [r.to_json() for r in reports]}, indent=2))
     else:
@@ -85,6 +90,37 @@ def etl_run(paths: tuple[Path, ...], profile: str, exported_at: str | None, as_j
         for report in reports:
             click.echo(runner.describe(report))
     sys.exit(1 if any(r.status == "refused" for r in reports) else 0)
+
+
+@etl.command("schedule")
+def etl_schedule() -> None:
+    """Run the ETL on the inbox on SIS_ETL_SCHEDULE until stopped (the Procfile's clock)."""
+    from etl import logs, schedule
+
+    logs.configure()
+    try:
+        schedule.serve(_engine, settings.get("SIS_ETL_SCHEDULE"))
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="The same JSON as /healthz.")
+def status_command(as_json: bool) -> None:
+    """Is the warehouse reachable, when was the last successful load, is it stale.
+    Exit status 0 when fresh, 1 when stale or the last run failed, 2 when unreachable."""
+    from etl.health import describe, health
+
+    body, code = health(_engine())
+    click.echo(json.dumps(body, indent=2) if as_json else describe(body))
+    sys.exit(
+        0
+        if code == 200 and not body["stale"] and body["last_run"] != "failed"
+        else 1
+        if code == 200
+        else 2
+    )
 
 
 @main.command("demo-data")

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from etl.models import EtlFile, EtlRun
 
@@ -145,3 +145,28 @@ def record_file(
     with engine.begin() as conn:
         file_id = open_file(conn, run_id, report, exported_at, started)
         close_file(conn, file_id, report)
+
+
+INTERRUPTED = (
+    "Interrupted: this run stopped before it finished (its process was stopped or the machine "
+    "restarted). A file it was loading was rolled back and stays in the inbox for the next run."
+)
+
+
+def close_interrupted_runs(engine: Engine) -> list[int]:
+    """Runs still marked running: only called while holding the run lock, so each of them died
+    without finishing. They are recorded as failed, with the reason."""
+    with engine.begin() as conn:
+        ids = [r for (r,) in conn.execute(select(RUN.c.run_id).where(RUN.c.status == "running"))]
+        if ids:
+            conn.execute(
+                update(RUN)
+                .where(RUN.c.run_id.in_(ids))
+                .values(status="failed", finished_at=utcnow(), message=INTERRUPTED)
+            )
+    return ids
+
+
+def last_run_id(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(RUN.c.run_id))).scalar()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl import ledger, settings
+from etl import ledger, notify, runlock, settings
 from etl.ledger import FileReport
 from etl.load import load_file
 from etl.profiles import load_profile
 
 SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+log = logging.getLogger("sis.etl")
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -93,6 +96,72 @@ def run(
     if any(r.status == "loaded" for r in reports):
         tidy_after_load(engine)
     return reports
+
+
+def run_locked(
+    engine: Engine,
+    paths: list[Path] | None = None,
+    profile: str = "default",
+    exported_at: dt.datetime | None = None,
+) -> list[FileReport]:
+    """What `sis etl run` and the scheduler do: take the run lock (waiting SIS_RUN_LOCK_WAIT
+    seconds at most, else RunInProgress), bring the schema up to date, record runs that died
+    as failed, load, log each file, and notify when a file is refused or a run had died."""
+    from etl.db import upgrade
+
+    clock = time.perf_counter()
+    with runlock.hold(engine, float(settings.get("SIS_RUN_LOCK_WAIT"))):
+        upgrade(engine)
+        died = ledger.close_interrupted_runs(engine)
+        for run_id in died:
+            log.error("run %s had died before finishing", run_id, extra={"run_id": run_id})
+        reports = run(engine, paths, profile, exported_at)
+        run_id = ledger.last_run_id(engine)
+    for report in reports:
+        _log_file(run_id, report)
+    refused = [r for r in reports if r.status == "refused"]
+    log.info(
+        "run %s finished: %d loaded, %d skipped, %d refused",
+        run_id,
+        sum(r.status == "loaded" for r in reports),
+        sum(r.status == "skipped" for r in reports),
+        len(refused),
+        extra={
+            "event": "run_finished",
+            "run_id": run_id,
+            "status": "failed" if refused else "ok",
+            "files": len(reports),
+            "seconds": round(time.perf_counter() - clock, 3),
+        },
+    )
+    problems = [{"file": r.path, "status": r.status, "message": r.message} for r in refused]
+    if died:
+        problems.append(
+            {"file": f"run {died[-1]}", "status": "interrupted", "message": ledger.INTERRUPTED}
+        )
+    if problems:
+        notify.send(notify.failure(run_id, problems))
+    return reports
+
+
+def _log_file(run_id: int, report: FileReport) -> None:
+    fields = {
+        "event": "file_" + report.status,
+        "run_id": run_id,
+        "file": report.path,
+        "entity": report.entity,
+        "status": report.status,
+        "read": report.read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "quarantined": report.quarantined,
+        "seconds": report.seconds,
+    }
+    if report.status == "refused":
+        log.warning("%s refused: %s", report.path, report.message, extra=fields)
+    else:
+        log.info("%s %s", report.path, report.status, extra=fields)
 
 
 def tidy_after_load(engine: Engine) -> None:

@@ -120,6 +120,48 @@ SETTINGS: tuple[Setting, ...] = (
         "overrides), and the admin page uses the address it was opened at.",
     ),
     Setting(
+        "SIS_ETL_SCHEDULE",
+        "*/15 * * * *",
+        "When `sis etl schedule` runs the ETL on the inbox: a cron expression (minute hour day "
+        "month weekday, Europe/London), or six fields with seconds first.",
+    ),
+    Setting(
+        "SIS_RUN_LOCK_WAIT",
+        "60",
+        "Seconds an ETL run waits for another run to finish before giving up (exit status 75).",
+    ),
+    Setting(
+        "SIS_NOTIFY_WEBHOOK",
+        "",
+        "URL that gets a JSON POST when a run fails or refuses a file (which file, why; no "
+        "personal data). Empty: no webhook.",
+        secret=True,
+    ),
+    Setting(
+        "SIS_NOTIFY_EMAIL",
+        "",
+        "Address(es), comma-separated, emailed when a run fails or refuses a file. Empty: no "
+        "email.",
+    ),
+    Setting(
+        "SIS_SMTP_URL",
+        "smtp://localhost:25",
+        "Mail server for SIS_NOTIFY_EMAIL: `smtp://[user:password@]host[:port]` (STARTTLS when "
+        "the server offers it) or `smtps://...` (TLS from the start).",
+        secret=True,
+    ),
+    Setting(
+        "SIS_SMTP_FROM",
+        "sis-dashboard@localhost",
+        "Sender address of notification emails.",
+    ),
+    Setting(
+        "SIS_LOG_FORMAT",
+        "text",
+        "`text` (one readable line per event) or `json` (one JSON object per line, for a log "
+        "collector).",
+    ),
+    Setting(
         "SIS_CHUNK_ROWS",
         "100000",
         "Rows read, validated and staged at a time; bounds the ETL's memory.",

@@ -31,6 +31,9 @@ PUBLIC_PATHS = frozenset(("/login", "/healthz", "/_favicon.ico", "/favicon.ico")
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/link/")
 DASH_JSON = frozenset(("/_dash-layout", "/_dash-dependencies", "/_dash-update-component"))
 LOOPBACK = ("127.", "::1", "::ffff:127.")
+STATUS_ONLY = frozenset(
+    (f"{ids.STATUS}.data", f"..{ids.BANNER}.children...{ids.BANNER}.className..")
+)
 # Shell components whose callbacks every signed-in audience uses.
 SHELL_IDS = frozenset(
     (
@@ -95,8 +98,9 @@ def install(app: Dash) -> None:
         except SQLAlchemyError as error:  # the session cannot be checked: serve nothing private
             log.warning("session check failed: warehouse unreachable (%s)", type(error).__name__)
             g.principal = who = None
-            if not public:
-                return _refuse(503, UNAVAILABLE)
+            if public or _asks_only_for_status():
+                return None  # the open page's poll learns "temporarily unavailable" from it
+            return _refuse(503, UNAVAILABLE)
         if public:
             return None
         if who is None:
@@ -149,6 +153,14 @@ def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
             ):
                 return _refuse(403, "This page is for the service's managers only.")
     return None
+
+
+def _asks_only_for_status() -> bool:
+    """The poll and the banner: they carry no data, only whether the warehouse answers."""
+    if request.path != "/_dash-update-component":
+        return False
+    body = request.get_json(silent=True) or {}
+    return body.get("output") in STATUS_ONLY
 
 
 def _refuse(status: int, message: str) -> Response:
