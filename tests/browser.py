@@ -22,10 +22,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -56,6 +59,19 @@ def environment(database_url: str, instance: Path, **extra: str) -> dict[str, st
     )
     env.update(extra)
     return env
+
+
+def production_environment(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
+    """`environment` outside demo mode: every route needs a session (a sign-in or a
+    commissioner link); the keys are the tests' own, never a real service's."""
+    return environment(
+        database_url,
+        instance,
+        SIS_ENV="production",
+        SIS_SECRET_KEY="browser-test-session-key-not-secret",
+        SIS_PSEUDONYM_KEY="browser-test-pseudonym-key-not-secret",
+        **extra,
+    )
 
 
 def sis(env: dict[str, str], *args: str, timeout: float = 120) -> str:
@@ -159,15 +175,16 @@ class Server:
             )
         return self
 
-    def wait(self, timeout: float = 30) -> Server:
-        """Until the Overview answers 200 over HTTP; raises with gunicorn's log otherwise."""
+    def wait(self, timeout: float = 30, path: str = "/") -> Server:
+        """Until `path` (by default the Overview; outside demo mode a public page such as
+        /login) answers 200 over HTTP; raises with gunicorn's log otherwise."""
         assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited at start-up:\n{self.log.read_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                with urllib.request.urlopen(self.url + path, timeout=2) as response:
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -257,3 +274,100 @@ def texts(driver: WebDriver, element_ids: list[str]) -> dict[str, str | None]:
         "[i, document.getElementById(i) ? document.getElementById(i).textContent : null]))",
         element_ids,
     )
+
+
+# --- the Overview's cards, the filters and the sign-in form -------------------------------------
+
+HEADLINE = (
+    "contact_72h",
+    "appt_offered_7d",
+    "sessions",
+    "dna_rate",
+    "session_90min",
+    "fft_positive",
+    "waiting_now",
+)
+RATES = frozenset(("contact_72h", "appt_offered_7d", "dna_rate", "session_90min", "fft_positive"))
+CARD_IDS = [f"card-{m}-{part}" for m in HEADLINE for part in ("value", "detail")]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def shown(value: Any, unit: str = "") -> str:  # noqa: ANN401
+    """A number as the dashboard writes it: counts with separators, decimals to one place, the
+    disclosure mark `*` as it is."""
+    if value is None:
+        return "–"
+    if value == "*":
+        return "*"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return f"{value:,.1f}{unit}"
+
+
+def expected_cards(report: dict[str, Any]) -> dict[str, str]:
+    """The text of every Overview card's value and detail for a `sis kpis --json` report."""
+    out = {}
+    for m in HEADLINE:
+        record = report["measures"][m]
+        out[f"card-{m}-value"] = shown(record.get("value"), "%" if m in RATES else "")
+        if m == "waiting_now":
+            detail = f"{shown(record.get('breaching'))} waited over 72 hours"
+        elif m in RATES:
+            detail = f"{shown(record['numerator'])} of {shown(record['denominator'])}"
+            if record.get("pending"):
+                detail += f", {shown(record['pending'])} pending"
+        else:
+            detail = "appointments attended or seen late"
+        out[f"card-{m}-detail"] = detail
+    return out
+
+
+def month_label(month: str) -> str:
+    """A month as the filters and the period line write it: "2025-03" -> "Mar 2025"."""
+    return f"{MONTHS[int(month[5:]) - 1]} {month[:4]}"
+
+
+def choose(driver: WebDriver, dropdown_id: str, label: str, timeout: float = 10) -> None:
+    """Open a dcc.Dropdown, search for `label` and click the option showing it."""
+    driver.find_element(By.ID, dropdown_id).click()
+    search = WebDriverWait(driver, timeout).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-search")
+    )
+    search.send_keys(label)
+
+    def option(d: WebDriver) -> Any:  # noqa: ANN401
+        found = d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+        found = [o for o in found if o.text.strip() == label]
+        return found[0] if found else False
+
+    WebDriverWait(driver, timeout).until(option, f"no option {label!r} in #{dropdown_id}").click()
+
+    def closed(d: WebDriver) -> bool:  # or gone: the page may have moved on (session ended)
+        found = d.find_elements(By.ID, dropdown_id)
+        return not found or found[0].get_attribute("aria-expanded") == "false"
+
+    WebDriverWait(driver, timeout).until(closed)
+
+
+def sign_in(
+    driver: WebDriver,
+    base_url: str,
+    name: str,
+    password: str,
+    next_path: str = "/",
+    timeout: float = 10,
+) -> None:
+    """Sign in through the login page's form, as a person sent there from `next_path` would,
+    and wait to arrive at `next_path`; raises with what the page says otherwise."""
+    driver.get(f"{base_url}/login?{urlencode({'next': next_path})}")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.XPATH, "//form[@action='/login']//button[@type='submit']").click()
+    try:
+        WebDriverWait(driver, timeout).until(lambda d: urlparse(d.current_url).path == next_path)
+    except TimeoutException:
+        page = driver.find_element(By.TAG_NAME, "body").text
+        raise AssertionError(
+            f"signing in as {name} did not lead to {next_path} but to {driver.current_url}, "
+            f"which says:\n{page}"
+        ) from None

@@ -29,13 +29,17 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import (
+    CARD_IDS,
     Reports,
     Server,
     as_of_text,
+    choose,
     chromium,
     console_errors,
     environment,
+    expected_cards,
     kpis,
+    month_label,
     sis,
     texts,
     wait_for_figures,
@@ -66,54 +70,6 @@ NAV_IDS = [
     "nav-data-quality",
 ]
 FILTER_IDS = ["filter-from", "filter-to", "filter-source"]
-HEADLINE = (
-    "contact_72h",
-    "appt_offered_7d",
-    "sessions",
-    "dna_rate",
-    "session_90min",
-    "fft_positive",
-    "waiting_now",
-)
-RATES = {"contact_72h", "appt_offered_7d", "dna_rate", "session_90min", "fft_positive"}
-CARD_IDS = [f"card-{m}-{part}" for m in HEADLINE for part in ("value", "detail")]
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-# --- what the Overview should show, from `sis kpis --json` --------------------------------------
-
-
-def shown(value: Any, unit: str = "") -> str:  # noqa: ANN401
-    """A number as the dashboard writes it: counts with separators, decimals to one place."""
-    if value is None:
-        return "–"
-    if value == "*":
-        return "*"
-    if isinstance(value, int):
-        return f"{value:,}{unit}"
-    return f"{value:,.1f}{unit}"
-
-
-def expected_cards(report: dict[str, Any]) -> dict[str, str]:
-    """The text of every headline card's value and detail for a `sis kpis --json` report."""
-    out = {}
-    for m in HEADLINE:
-        record = report["measures"][m]
-        out[f"card-{m}-value"] = shown(record.get("value"), "%" if m in RATES else "")
-        if m == "waiting_now":
-            detail = f"{shown(record.get('breaching'))} waited over 72 hours"
-        elif m in RATES:
-            detail = f"{shown(record['numerator'])} of {shown(record['denominator'])}"
-            if record.get("pending"):
-                detail += f", {shown(record['pending'])} pending"
-        else:
-            detail = "appointments attended or seen late"
-        out[f"card-{m}-detail"] = detail
-    return out
-
-
-def month_label(month: str) -> str:
-    return f"{MONTHS[int(month[5:]) - 1]} {month[:4]}"
 
 
 def report_months(report: dict[str, Any]) -> list[str]:
@@ -247,25 +203,6 @@ def wait_for_query(driver: WebDriver, expected: dict[str, list[str]]) -> None:
     with contextlib.suppress(TimeoutException):
         WebDriverWait(driver, 10).until(lambda d: query(d) == expected)
     assert query(driver) == expected, driver.current_url
-
-
-def choose(driver: WebDriver, dropdown_id: str, label: str) -> None:
-    """Open a dcc.Dropdown, search for `label` and click the option showing it."""
-    driver.find_element(By.ID, dropdown_id).click()
-    search = WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-search")
-    )
-    search.send_keys(label)
-
-    def option(d: WebDriver) -> Any:  # noqa: ANN401
-        found = [o for o in d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")]
-        found = [o for o in found if o.text.strip() == label]
-        return found[0] if found else False
-
-    WebDriverWait(driver, 10).until(option, f"no option {label!r} in #{dropdown_id}").click()
-    WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.ID, dropdown_id).get_attribute("aria-expanded") == "false"
-    )
 
 
 def assert_console_clean(driver: WebDriver) -> None:

@@ -55,8 +55,13 @@ SHELL_IDS = frozenset(
 
 def managers_only_paths() -> frozenset[str]:
     return frozenset(
-        p["path"].rstrip("/").lower() for p in dash.page_registry.values() if p.get("managers_only")
+        page_key(p["path"]) for p in dash.page_registry.values() if p.get("managers_only")
     )
+
+
+def page_key(path: str) -> str:
+    """A path the way Dash's pages router matches it: slashes at either end do not count."""
+    return "/" + str(path).strip("/").lower()
 
 
 def commissioner_outputs(app: Dash) -> frozenset[str]:
@@ -139,7 +144,7 @@ def install(app: Dash) -> None:
 
 
 def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
-    if path.rstrip("/").lower() in managers_only_paths():
+    if page_key(path) in managers_only_paths():
         return _refuse(403, "This page is for the service's managers only.")
     if path == "/_dash-update-component":
         body = request.get_json(silent=True) or {}
@@ -149,7 +154,7 @@ def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
             if (
                 isinstance(item, dict)
                 and item.get("property") == "pathname"
-                and str(item.get("value", "")).rstrip("/").lower() in managers_only_paths()
+                and page_key(item.get("value", "")) in managers_only_paths()
             ):
                 return _refuse(403, "This page is for the service's managers only.")
     return None

@@ -29,7 +29,11 @@ def configure(app: Dash) -> None:
             scripts.extend(app.csp_hashes())
         response.headers.setdefault("Content-Security-Policy", policy(scripts))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: no Referer ever leaves for another site, while the browser still sends
+        # a real Origin on this site's own form posts (no-referrer makes it send "null").
+        response.headers.setdefault(
+            "Referrer-Policy", "no-referrer" if request.path.startswith("/link/") else "same-origin"
+        )
         response.headers.setdefault("X-Frame-Options", "DENY")
         if settings.https():
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

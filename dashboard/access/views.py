@@ -92,6 +92,11 @@ def exchange(token: str) -> Response | tuple[str, int]:
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site (never another host) after signing in."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return "/"
     return target
