@@ -7,7 +7,6 @@ skeletons, and their figures arrive through callbacks from the shared cache.
 from __future__ import annotations
 
 import importlib
-import logging
 from pathlib import Path
 
 import dash
@@ -15,6 +14,7 @@ from flask_compress import Compress
 
 from dashboard import cache, downloads, health, shell
 from dashboard.access import admin, guard, headers, views
+from etl import logs
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = (
@@ -60,7 +60,7 @@ def create_app() -> dash.Dash:
     for blueprint in (downloads.blueprint, views.blueprint, admin.blueprint, health.blueprint):
         server.register_blueprint(blueprint)
     guard.install(app)  # after Compress: its after_request sees responses before compression
-    logging.basicConfig(level=logging.INFO)
+    logs.configure()  # one line per event; JSON lines when SIS_LOG_FORMAT=json
     return app
 
 

@@ -113,6 +113,12 @@ SETTINGS: tuple[Setting, ...] = (
         "marked Secure and browsers are told to use HTTPS only (HSTS).",
     ),
     Setting(
+        "SIS_TRUSTED_PROXIES",
+        "0",
+        "How many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto/-Host (1 "
+        "behind one nginx). 0: trust none. Ignored in demo mode.",
+    ),
+    Setting(
         "SIS_BASE_URL",
         "",
         "The dashboard's public address, e.g. `https://sis.example.org`, used in commissioner "

@@ -6,6 +6,7 @@ import datetime as dt
 
 from dash import Dash
 from flask import Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from etl import settings
 
@@ -21,6 +22,9 @@ def configure(app: Dash) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_idle_hours()),
         SESSION_REFRESH_EACH_REQUEST=False,  # the principal rewrites it at most once a minute
     )
+    proxies = int(settings.get("SIS_TRUSTED_PROXIES"))
+    if proxies > 0 and not settings.is_demo():  # the client's address for rate limiting
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     scripts: list[str] = []
 
     @server.after_request
