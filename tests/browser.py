@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -343,8 +343,11 @@ def choose(driver: WebDriver, dropdown_id: str, label: str, timeout: float = 10)
     WebDriverWait(driver, timeout).until(option, f"no option {label!r} in #{dropdown_id}").click()
 
     def closed(d: WebDriver) -> bool:  # or gone: the page may have moved on (session ended)
-        found = d.find_elements(By.ID, dropdown_id)
-        return not found or found[0].get_attribute("aria-expanded") == "false"
+        try:
+            found = d.find_elements(By.ID, dropdown_id)
+            return not found or found[0].get_attribute("aria-expanded") == "false"
+        except StaleElementReferenceException:
+            return True
 
     WebDriverWait(driver, timeout).until(closed)
 

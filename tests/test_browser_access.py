@@ -237,6 +237,10 @@ window.fetch = function () {
     return response;
   });
 };
+window.addEventListener('sis-session-ended', event => {  // assets/session.js: a refused call
+  log.responses.push(event.detail.status);
+  save();
+});
 window.addEventListener('pagehide', () => {
   log.cardsWhenLeft = Object.fromEntries(cardIds.map(
     i => [i, document.getElementById(i) ? document.getElementById(i).textContent : null]));
