@@ -1,6 +1,6 @@
 """Screenshots of every page of a running dashboard, for the README.
 
-    .venv/bin/python scripts/screenshots.py [--base-url URL] [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--base-url URL] [--out docs/screenshots] [--link URL]
 
 Drives Debian's headless Chromium (apt-get install -y chromium chromium-driver) with selenium;
 waits for each page's figures instead of sleeping. Also takes the Overview at 375 px wide.
@@ -59,6 +59,21 @@ def wait_for_figures(driver: webdriver.Chrome, content_id: str, timeout: float =
     )
 
 
+SETTLE = """
+const done = arguments[arguments.length - 1];
+const plots = [...document.querySelectorAll('.js-plotly-plot')];
+Promise.all(plots.map(p => window.Plotly ? window.Plotly.Plots.resize(p) : null))
+  .then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));
+"""
+
+
+def full_height(driver: webdriver.Chrome) -> None:
+    """Make the window as tall as the page, and let the charts redraw at that size."""
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, min(max(900, height + 40), 6000))
+    driver.execute_async_script(SETTLE)
+
+
 def shoot(base_url: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     made = []
@@ -67,8 +82,7 @@ def shoot(base_url: str, out: Path) -> list[Path]:
         for name, path in PAGES.items():
             driver.get(base_url + path)
             wait_for_figures(driver, CONTENT[name])
-            height = driver.execute_script("return document.body.scrollHeight")
-            driver.set_window_size(1280, min(max(900, height + 40), 6000))
+            full_height(driver)
             target = out / f"{name}.png"
             driver.save_screenshot(str(target))
             made.append(target)
@@ -83,6 +97,7 @@ def shoot(base_url: str, out: Path) -> list[Path]:
         )
         phone.get(base_url + "/")
         wait_for_figures(phone, CONTENT["overview"])
+        phone.execute_async_script(SETTLE)
         target = out / "overview-375px.png"
         phone.save_screenshot(str(target))
         made.append(target)
@@ -91,13 +106,30 @@ def shoot(base_url: str, out: Path) -> list[Path]:
     return made
 
 
+def shoot_commissioner(link: str, out: Path) -> Path:
+    """The Overview as a commissioner sees it, through a link from `sis links create`."""
+    driver = browser()
+    try:
+        driver.get(link)  # swapped for a session cookie, then the Overview
+        wait_for_figures(driver, CONTENT["overview"])
+        full_height(driver)
+        target = out / "overview-commissioner.png"
+        driver.save_screenshot(str(target))
+        return target
+    finally:
+        driver.quit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8050")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--link", help="A commissioner link: also shoot the commissioner's view.")
     args = parser.parse_args()
     for path in shoot(args.base_url.rstrip("/"), args.out):
         print(path)
+    if args.link:
+        print(shoot_commissioner(args.link, args.out))
 
 
 if __name__ == "__main__":
