@@ -13,6 +13,7 @@ from etl import settings
 from etl.settings import ConfigError
 
 EXIT_RUN_IN_PROGRESS = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+EXIT_WAREHOUSE = 3  # the warehouse could not be reached; nothing loaded
 
 
 def _engine():  # noqa: ANN202
@@ -82,6 +83,9 @@ def etl_run(paths: tuple[Path, ...], profile: str, exported_at: str | None, as_j
     except RunInProgress as exc:
         click.echo(f"Not run: {exc}", err=True)
         sys.exit(EXIT_RUN_IN_PROGRESS)
+    except runner.WarehouseUnavailable as exc:
+        click.echo(f"Not run: {exc}", err=True)
+        sys.exit(EXIT_WAREHOUSE)
     if as_json:
         click.echo(json.dumps({"files": [r.to_json() for r in reports]}, indent=2))
     else:

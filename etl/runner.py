@@ -20,6 +20,10 @@ SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 log = logging.getLogger("sis.etl")
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The run could not use the warehouse; the message says so in plain words."""
+
+
 def inbox_files(inbox: Path) -> list[Path]:
     """Files waiting in the inbox, oldest first (then by name). Reports are not inputs."""
     if not inbox.is_dir():
@@ -107,16 +111,29 @@ def run_locked(
     """What `sis etl run` and the scheduler do: take the run lock (waiting SIS_RUN_LOCK_WAIT
     seconds at most, else RunInProgress), bring the schema up to date, record runs that died
     as failed, load, log each file, and notify when a file is refused or a run had died."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from etl.db import upgrade
 
     clock = time.perf_counter()
-    with runlock.hold(engine, float(settings.get("SIS_RUN_LOCK_WAIT"))):
-        upgrade(engine)
-        died = ledger.close_interrupted_runs(engine)
-        for run_id in died:
-            log.error("run %s had died before finishing", run_id, extra={"run_id": run_id})
-        reports = run(engine, paths, profile, exported_at)
-        run_id = ledger.last_run_id(engine)
+    try:
+        with runlock.hold(engine, float(settings.get("SIS_RUN_LOCK_WAIT"))):
+            upgrade(engine)
+            died = ledger.close_interrupted_runs(engine)
+            for run_id in died:
+                log.error("run %s had died before finishing", run_id, extra={"run_id": run_id})
+            reports = run(engine, paths, profile, exported_at)
+            run_id = ledger.last_run_id(engine)
+    except SQLAlchemyError as error:
+        reason = (
+            f"The warehouse could not be reached or refused the run ({type(error).__name__}), "
+            "so nothing was loaded; the files stay in the inbox for the next run."
+        )
+        log.error("run failed: %s", reason, extra={"event": "run_failed", "status": "failed"})
+        notify.send(
+            notify.failure(0, [{"file": "(warehouse)", "status": "failed", "message": reason}])
+        )
+        raise WarehouseUnavailable(reason) from error
     for report in reports:
         _log_file(run_id, report)
     refused = [r for r in reports if r.status == "refused"]

@@ -56,6 +56,8 @@ def run_once(make_engine: Callable[[], Engine]) -> None:
         runner.run_locked(make_engine())
     except RunInProgress as error:
         log.warning("scheduled run skipped: %s", error)
+    except runner.WarehouseUnavailable as error:  # logged and notified by run_locked
+        log.error("scheduled run failed: %s", error)
     except Exception:
         log.exception("scheduled run failed")
 

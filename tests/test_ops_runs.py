@@ -288,3 +288,24 @@ def test_the_lock_is_the_databases_own(engine: Engine, tmp_path: Path) -> None:
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
             ).scalar()
         assert held == 0
+
+
+def test_an_unreachable_warehouse_fails_the_run_in_plain_words_and_notifies(
+    tmp_path: Path, receivers: dict[str, Any]
+) -> None:
+    _inbox(tmp_path, 50)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIS_") and k != "DATABASE_URL"}
+    env.update(
+        DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2",
+        SIS_PSEUDONYM_KEY="test-key-not-secret",
+        SIS_INSTANCE=str(tmp_path / "instance"),
+        SIS_INBOX=str(tmp_path / "inbox"),
+        **receivers["env"],
+    )
+    run = _sis(env, "etl", "run")
+    assert run.wait(timeout=120) == 3
+    _, err = run.communicate()
+    assert "The warehouse could not be reached" in err and "Traceback" not in err
+    _wait_for(lambda: receivers["webhook"], 10, "the notification")
+    assert receivers["webhook"][0]["files"][0]["file"] == "(warehouse)"
+    assert len(list((tmp_path / "inbox").glob("*.csv"))) >= 1  # nothing moved
