@@ -346,11 +346,9 @@ def callbacks(port: int) -> dict[str, dict]:
             out["sync"] = spec
         elif first == ("data-banner", "children"):
             out["banner"] = spec
-        elif first[1] == "options" and first[0] == "filter-from":
-            out["months"] = spec
         elif first[1] == "children" and inputs == {"data-status.data", "filters.data"}:
             out["content:" + first[0]] = spec
-    missing = {"pong", "poll", "route", "sync", "banner", "months"} - out.keys()
+    missing = {"pong", "poll", "route", "sync", "banner"} - out.keys()
     if missing:
         raise SystemExit(f"callbacks not found in /_dash-dependencies: {sorted(missing)}")
     return out
@@ -400,6 +398,16 @@ def pages(port: int, specs: dict[str, dict]) -> dict[str, str]:
     if not found:
         raise SystemExit("no page content callback found behind the navigation links")
     return found
+
+
+def route_remounts(port: int, spec: dict, paths: dict[str, str]) -> bool:
+    """Whether the page route mounts the page afresh when only the address's query changes
+    (a filter change): then the browser asks for the page content a second time. A route
+    that keeps the mounted page answers 204 (PreventUpdate)."""
+    values = {"_pages_location.pathname": next(iter(paths.values()))}
+    values["_pages_location.search"] = "?source=gp"
+    body = callback_body(spec, values, ["_pages_location.search"])
+    return request(port, "POST", "/_dash-update-component", body)[0] != 204
 
 
 def make_plans(
@@ -532,7 +540,7 @@ def first_view(port: int, specs: dict, status: dict, page: str, path: str) -> di
             ["_pages_location.pathname"],
         ),
         ("banner", values, ["data-status.data"]),
-        ("months", values, ["data-status.data"]),
+        ("sync", {**values, "url.search": ""}, ["data-status.data"]),  # the month options
         ("page:" + page, values, ["filters.data", "data-status.data"]),
     ]
     # the components on screen decide which on-demand chunks the browser fetches
@@ -612,8 +620,8 @@ def bench(args: argparse.Namespace, server: Server, think: list[float]) -> dict:
     status = status["response"]["data-status"]["data"]
     if status.get("version") is None:
         raise SystemExit(f"the app sees no loaded data: {status}")
-    options = post(port, specs["months"], {"data-status.data": status}, ["data-status.data"])
-    months = [o["value"] for o in options["response"]["filter-from"]["options"]]
+    options = post(port, specs["sync"], {"data-status.data": status}, ["data-status.data"])
+    months = [o["value"] for o in options["response"]["filter-from"]["options"]]  # sync's
     layout = json.loads(get(port, "/_dash-layout")[1])
     sources = [
         o["value"]
@@ -624,6 +632,7 @@ def bench(args: argparse.Namespace, server: Server, think: list[float]) -> dict:
     plan = {
         "callbacks": specs,
         "paths": paths,
+        "route_remounts": route_remounts(port, specs["route"], paths),
         "status": status,
         "think": think,
         "poll_seconds": float(server.env.get("SIS_POLL_SECONDS", "30")),
@@ -657,6 +666,7 @@ def bench(args: argparse.Namespace, server: Server, think: list[float]) -> dict:
         "months": months,
         "sources": sources,
         "combos": sum(len(u["actions"]) for u in plan["users"]),
+        "route_remounts": plan["route_remounts"],
         "pids": server.workers(),
         "cmd": " ".join(server.cmd[1:]),
     }
@@ -684,6 +694,10 @@ def print_report(args: argparse.Namespace, schema: str, think: list[float], r: d
         f"   {args.users} users, {args.seconds} s per phase{note}; {think[0]:g}-{think[1]:g} s "
         f"between clicks; {len(r['months'])} months x {len(r['sources']) + 1} sources"
     )
+    again = "then the page content again (the route mounts the page afresh)"
+    if not r["route_remounts"]:
+        again = "no second page content (the route keeps the mounted page)"
+    print(f"   a filter change: sync, the route and the page content together, {again}")
     cols = ("calls/s", "errors", "p50 ms", "p95 ms", "p99 ms", "KB/call")
     head = f"  {'':34} {'calls':>6} " + " ".join(
         f"{c:>8}" if c != "errors" else f"{c:>6}" for c in cols

@@ -8,16 +8,15 @@ districts) before any figure is derived.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from etl.cube import MINUTE_BOUNDS
-from kpi import queries
+from kpi import minutes, queries
 from kpi.percentiles import percentile
 from kpi.queries import SMALL_DIMENSIONS, View
 
@@ -50,7 +49,6 @@ RATES = {  # measure: (numerator sum, denominator sum) in its family's cells
     "fft_negative": ("negative", "responses"),
 }
 PENDING = {"contact_72h", "contact_attempt_72h", "appt_offered_7d", "appt_attended_7d"}
-POSITIVE, NEGATIVE = {"very_good", "good"}, {"poor", "very_poor"}
 
 
 class Cells:
@@ -66,13 +64,17 @@ class Cells:
         if frame.empty:
             return
         values = [c for c in frame.columns if c not in KEY_COLUMNS]
-        numbers = frame[values].fillna(0).astype("int64")
+        numbers = frame[values].fillna(0).to_numpy(dtype="int64")
+        cells = self.sums[family]
         for kind, column in groupings.items():
             if column is None:
-                self.sums[family][ALL].update(numbers.sum().to_dict())
+                cells[ALL].update(dict(zip(values, numbers.sum(axis=0).tolist(), strict=True)))
                 continue
-            for group, sums in numbers.groupby(frame[column]).sum().iterrows():
-                self.sums[family][(kind, group)].update(sums.to_dict())
+            codes, groups = pd.factorize(frame[column])  # a group of None is left out (-1)
+            sums = np.zeros((len(groups), len(values)), dtype="int64")
+            np.add.at(sums, codes[codes >= 0], numbers[codes >= 0])
+            for group, row in zip(groups.tolist(), sums.tolist(), strict=True):
+                cells[(kind, group)].update(dict(zip(values, row, strict=True)))
 
     def add_hist(
         self, family: str, frame: pd.DataFrame, value: str, groupings: dict[str, str | None]
@@ -154,12 +156,13 @@ class Cells:
 
 
 KEY_COLUMNS = frozenset(
-    ("period", "sessions", "postcode_district", "contact_type", "practitioner", "activity_on")
+    ("period", "sessions", "postcode_district", "contact_type", "practitioner")
     + SMALL_DIMENSIONS
-    + ("submitted_on", "fft_response", "month_type")
+    + ("fft_response", "month_type")
 )
 BY_MONTH_AND_DIMENSIONS = {"all": None, "month": "period"} | {d: d for d in SMALL_DIMENSIONS}
 BY_DISTRICT = {"postcode_district": "postcode_district"}
+BY_SMALL_DIMENSIONS = {d: d for d in SMALL_DIMENSIONS[1:]}  # all but the source
 
 
 def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -> None:
@@ -177,17 +180,14 @@ def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -
     cells.add("discharge", frames["discharged"], BY_MONTH_AND_DIMENSIONS)
     cells.add("discharge", frames["discharged_district"], BY_DISTRICT)
     groupings = {"all": None, "month": "period", "referral_source": "referral_source"}
-    if use_cube:  # the settled referrals, added up by the database one grouping at a time
-        for grain, family, by in (
-            ("received", "referral", BY_MONTH_AND_DIMENSIONS),
-            ("received_district", "referral", BY_DISTRICT),
-            ("discharged", "discharge", BY_MONTH_AND_DIMENSIONS),
-            ("discharged_district", "discharge", BY_DISTRICT),
-        ):
+    if use_cube:  # the settled referrals, added up by the database
+        for grain, family in (("received", "referral"), ("discharged", "discharge")):
             sums = [c for c in frames[grain].columns if c not in KEY_COLUMNS | _LIVE_ONLY]
-            for kind, column in by.items():
-                keys = [column] if column else []
-                cells.add(family, queries.cube(conn, view, grain, keys + sums), {kind: column})
+            for by in (groupings, BY_SMALL_DIMENSIONS):  # months x sources; the other three
+                cube = queries.cube(conn, view, grain, [c for c in by.values() if c] + sums)
+                cells.add(family, cube, by)
+            cube = queries.cube(conn, view, grain + "_district", ["postcode_district", *sums])
+            cells.add(family, cube, BY_DISTRICT)
         columns = ["period", "referral_source", "sessions", "referrals"]
         settled = queries.cube(conn, view, "sessions", columns)
         parts = [f for f in (frames["sessions"], settled) if not f.empty]
@@ -199,51 +199,15 @@ _LIVE_ONLY = frozenset(("waiting", "breaching"))  # never settled: not in the cu
 
 
 def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) -> tuple:
-    """(median, p90) minutes to first contact of one cell (numpy's linear interpolation). The
-    cell's counts per bucket of minutes say which bucket holds each position wanted; the
-    database then walks its index from the start of that bucket only."""
-    sums = cells.referral_sums(key)
-    n = sums["hours_n"]
-    if n == 0:
-        return None, None
-    if key == ALL:
-        dimension, groups = None, []
-    elif key[0] == "merged":
-        dimension, groups = key[1][0][0], [k[1] for k in key[1]]
-    else:
-        dimension, groups = key[0], [key[1]]
-    out = []
-    for q in (0.5, 0.9):
-        h = (n - 1) * q
-        lo = math.floor(h)
-        below, bucket = 0, 0
-        while below + sums[f"minutes_b{bucket}"] <= lo:
-            below += sums[f"minutes_b{bucket}"]
-            bucket += 1
-        low = MINUTE_BOUNDS[bucket]
-        values = queries.minutes_from(conn, view, dimension, groups, low, lo - below)
-        out.append(values[0] + (h - lo) * (values[-1] - values[0]))
-    return tuple(out)
-
-
-def activity_cells(conn: Connection, view: View, cells: Cells, by_practitioner: bool) -> None:
-    frame = queries.activity(conn, view)
-    frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
-    frame["period"] = frame["activity_on"].astype(str).str[:7]
-    frame["month_type"] = frame["period"] + " " + frame["contact_type"].astype(str)
-    groupings = {"all": None, "month": "period", "contact_type": "contact_type"}
-    groupings |= {"referral_source": "referral_source", "month_contact_type": "month_type"}
-    cells.add("activity", frame, groupings)
-    if by_practitioner:
-        frame = queries.activity(conn, view, by_practitioner=True)
-        frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
-        frame["practitioner"] = frame["practitioner"].replace("", "not_recorded")
-        cells.add("activity", frame, {"practitioner": "practitioner"})
-
-
-def feedback_cells(conn: Connection, view: View, cells: Cells) -> None:
-    frame = queries.feedback(conn, view).rename(columns={"n": "responses"})
-    frame["positive"] = frame["responses"].where(frame["fft_response"].isin(POSITIVE), 0)
-    frame["negative"] = frame["responses"].where(frame["fft_response"].isin(NEGATIVE), 0)
-    frame["period"] = frame["submitted_on"].astype(str).str[:7]
-    cells.add("feedback", frame, {"all": None, "month": "period"})
+    """(median, p90) minutes to first contact of one cell (numpy's linear interpolation),
+    worked out together with those of every other cell of its grouping not yet known, in a
+    statement or two (kpi/minutes.py): the report asks for all of them next."""
+    dimension = minutes.dimension_of(key)
+    referral = cells.sums["referral"]
+    keys = [k for k in referral if k not in cells.minutes and minutes.dimension_of(k) == dimension]
+    merged = {m for k in keys if k[0] == "merged" for m in k[1]}  # asked for only as a whole
+    batch = {k: referral[k] for k in keys if k not in merged}
+    batch[key] = cells.referral_sums(key)
+    found = minutes.percentiles(conn, view, dimension, batch)
+    cells.minutes.update(found)
+    return found[key]

@@ -1,4 +1,5 @@
-"""The KPI engine's SQL: aggregates over referral_fact, activity_day and feedback only.
+"""The KPI engine's SQL over referral_fact and referral_cube (activity and feedback are in
+kpi/activity.py, the percentile walks in kpi/minutes.py).
 
 SQLAlchemy Core with bound parameters, the same statements on SQLite and PostgreSQL. Every query
 returns grouped counts (or a histogram of a small integer: minutes to contact, sessions per
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,13 +19,11 @@ from sqlalchemy import Connection, and_, case, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from etl.cube import MINUTE_BOUNDS
-from etl.models import ActivityDay, EtlFile, Feedback, ReferralCube, ReferralFact
+from etl.models import EtlFile, ReferralCube, ReferralFact
 from kpi.percentiles import percentile
 
 RF = ReferralFact.__table__.c
 RC = ReferralCube.__table__.c
-AD = ActivityDay.__table__.c
-FB = Feedback.__table__.c
 DIMENSION_COLUMNS = {
     "referral_source": RF.referral_source,
     "age_band": RF.age_band,
@@ -51,6 +52,25 @@ class View:
             y, m = (int(x) for x in self.month_to.split("-"))
             end = dt.date(y + m // 12, m % 12 + 1, 1)
         return start, end
+
+
+@contextmanager
+def planned_for_their_values(conn: Connection) -> Iterator[None]:
+    """Statements run here are never prepared by the driver (psycopg prepares a statement
+    after five runs of it), so PostgreSQL plans each for its own values: a generic plan, made
+    once for any values after five runs of a prepared statement, can walk another grouping's
+    index through the table (a percentile walk became a hundred times slower) and is
+    never needed by a report's few statements. SQLite's driver prepares nothing: a no-op."""
+    driver = conn.connection.driver_connection
+    threshold = getattr(driver, "prepare_threshold", None)
+    if threshold is None:
+        yield
+        return
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def newest_export(conn: Connection) -> dt.datetime | None:
@@ -148,7 +168,7 @@ def _discharged(v: View, live_only: bool = False) -> list[ColumnElement]:
     return where + _months_and_source(v, RF.discharged_month, RF.referral_source)
 
 
-def _rows(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001
+def rows_frame(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001
     """A grouped result as a frame (numbers as numbers, a NULL sum as 0)."""
     result = conn.execute(stmt)
     names, rows = list(result.keys()), result.all()
@@ -162,13 +182,13 @@ def referral_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
         DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
     ]
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(*keys, *sums).where(*received(v, live_only)).group_by(*keys))
+    return rows_frame(conn, select(*keys, *sums).where(*received(v, live_only)).group_by(*keys))
 
 
 def referral_by_district(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     key = RF.postcode_district.label("postcode_district")
     sums = [expr.label(name) for name, expr in _referral_sums(v).items()]
-    return _rows(conn, select(key, *sums).where(*received(v, live_only)).group_by(key))
+    return rows_frame(conn, select(key, *sums).where(*received(v, live_only)).group_by(key))
 
 
 def _discharge_sums() -> list[ColumnElement]:
@@ -186,20 +206,20 @@ def discharge_groups(conn: Connection, v: View, live_only: bool) -> pd.DataFrame
         DIMENSION_COLUMNS[d].label(d) for d in SMALL_DIMENSIONS[1:]
     ]
     where = _discharged(v, live_only)
-    return _rows(conn, select(*keys, *_discharge_sums()).where(*where).group_by(*keys))
+    return rows_frame(conn, select(*keys, *_discharge_sums()).where(*where).group_by(*keys))
 
 
 def discharge_by_district(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     key = RF.postcode_district.label("postcode_district")
     where = _discharged(v, live_only)
-    return _rows(conn, select(key, *_discharge_sums()).where(*where).group_by(key))
+    return rows_frame(conn, select(key, *_discharge_sums()).where(*where).group_by(key))
 
 
 def sessions_histogram(conn: Connection, v: View, live_only: bool) -> pd.DataFrame:
     """Discharged referrals by month discharged, source and sessions attended."""
     keys = [RF.discharged_month.label("period"), RF.referral_source, RF.sessions]
     stmt = select(*keys, func.count().label("referrals")).where(*_discharged(v, live_only))
-    return _rows(conn, stmt.group_by(*keys))
+    return rows_frame(conn, stmt.group_by(*keys))
 
 
 def waiting_hours(conn: Connection, v: View, live_only: bool) -> dict:
@@ -225,72 +245,11 @@ def cube(conn: Connection, v: View, grain: str, columns: list[str]) -> pd.DataFr
     names = {"ethnicity": "ethnic_group"}
     keys = [RC[names.get(c, c)].label(c) for c in columns if c in CUBE_KEYS]
     sums = [func.sum(RC[c]).label(c) for c in columns if c in RC and c not in CUBE_KEYS]
-    return _rows(conn, select(*keys, *sums).where(*where).group_by(*keys))
+    return rows_frame(conn, select(*keys, *sums).where(*where).group_by(*keys))
 
 
 CUBE_KEYS = ("period", "referral_source", "age_band", "gender", "ethnicity", "postcode_district")
 CUBE_KEYS += ("sessions",)
-
-
-def minutes_from(
-    conn: Connection, v: View, dimension: str | None, groups: list[str], low: int, skip: int
-) -> list[int]:
-    """The minutes to first contact of the referrals of `groups` (dimension None: all; "month":
-    months received) counted by as_of, in order from `low` on, after skipping `skip`: two
-    values. An index walk from the bucket's start: each grouping has an index led by its
-    column and the minutes, holding the columns filtered on, so the table is never read."""
-    where = [
-        RF.contact_minutes >= low,
-        RF.contact_known_at <= v.as_of,
-        *received(v)[1:],
-    ]
-    if dimension == "month":
-        where.append(RF.received_month.in_(groups))
-    elif dimension is not None:
-        where.append(DIMENSION_COLUMNS[dimension].in_(groups))
-    stmt = select(RF.contact_minutes).where(*where).order_by(RF.contact_minutes)
-    return list(conn.execute(stmt.limit(2).offset(skip)).scalars())
-
-
-ACTIVITY_SUMS = (
-    "appointments",
-    "attended",
-    "dna",
-    "late_not_seen",
-    "cancelled_by_client",
-    "cancelled_by_service",
-    "peer_timed",
-    "peer_90",
-)
-
-
-def activity(conn: Connection, v: View, by_practitioner: bool = False) -> pd.DataFrame:
-    """Appointment counts by London day, type and source (and practitioner when asked)."""
-    keys = [AD.activity_on, AD.contact_type, AD.referral_source]
-    if by_practitioner:
-        keys = [AD.activity_on, AD.practitioner]
-    where = [AD.activity_on <= v.as_of_day]
-    start, end = v.day_range()
-    if start:
-        where.append(AD.activity_on >= start)
-    if end:
-        where.append(AD.activity_on < end)
-    if v.source:
-        where.append(AD.referral_source == v.source)
-    sums = [func.sum(AD[name]).label(name) for name in ACTIVITY_SUMS]
-    return _rows(conn, select(*keys, *sums).where(*where).group_by(*keys))
-
-
-def feedback(conn: Connection, v: View) -> pd.DataFrame:
-    """Feedback responses by day submitted and answer (every response counts, kpis.md)."""
-    where = [FB.submitted_on <= v.as_of_day]
-    start, end = v.day_range()
-    if start:
-        where.append(FB.submitted_on >= start)
-    if end:
-        where.append(FB.submitted_on < end)
-    keys = [FB.submitted_on, FB.fft_response]
-    return _rows(conn, select(*keys, func.count().label("n")).where(*where).group_by(*keys))
 
 
 def recent_loads(conn: Connection, limit: int = 20) -> list[dict]:

@@ -18,13 +18,8 @@ from etl import parsers
 from etl.cube import MINUTE_BOUNDS
 from etl.schema import REFERRAL_SOURCES
 from kpi import queries, spc
-from kpi.cells import (
-    Cells,
-    activity_cells,
-    feedback_cells,
-    minutes_percentiles,
-    referral_cells,
-)
+from kpi.activity import activity_cells, feedback_cells
+from kpi.cells import Cells, minutes_percentiles, referral_cells
 from kpi.disclosure import (
     AUDIENCES,
     OTHER_DISTRICTS,
@@ -81,8 +76,9 @@ def build_report(
         raise ValueError(f"audience must be one of {AUDIENCES}")
     args = (as_of, audience, month_from, month_to, source, use_cube)
     if isinstance(engine, Connection):
-        return _build(engine, *args)
-    with engine.connect() as conn:
+        with queries.planned_for_their_values(engine):
+            return _build(engine, *args)
+    with engine.connect() as conn, queries.planned_for_their_values(conn):
         return _build(conn, *args)
 
 
