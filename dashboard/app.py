@@ -12,7 +12,7 @@ from pathlib import Path
 import dash
 from flask_compress import Compress
 
-from dashboard import cache, downloads, health, shell
+from dashboard import cache, downloads, health, render, shell
 from dashboard.access import admin, guard, headers, views
 from etl import logs
 
@@ -43,6 +43,8 @@ def create_app() -> dash.Dash:
     modules = [importlib.import_module(f"dashboard.pages.{name}") for name in PAGES]
     for module in modules:
         module.register(app)
+    for page in dash.page_registry.values():
+        page["layout"] = render.keep_mounted(page["layout"])
     app.layout = shell.layout  # a function: each audience gets its own navigation
     shell.register(app)
     server = app.server

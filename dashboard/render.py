@@ -16,8 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import dash
 from dash import Dash, Input, Output, no_update
 from dash._utils import to_json
+from dash.exceptions import PreventUpdate
 
 from dashboard import components, data, ids
 from dashboard import filters as flt
@@ -63,3 +65,20 @@ def register(app: Dash, content_id: str, update: Callable) -> None:
         Input(ids.STATUS, "data"),
         Input(ids.FILTERS, "data"),
     )(update)
+
+
+def keep_mounted(layout: Callable[..., Any]) -> Callable[..., Any]:
+    """A page layout for Dash's pages router that stays mounted when only the address's query
+    changes (a filter): the filters store already updates the figures, and mounting the page
+    afresh would ask for them a second time."""
+
+    def routed(**query: str) -> Any:  # noqa: ANN401
+        try:
+            changed = set(dash.ctx.triggered_prop_ids)
+        except Exception:  # called outside a callback (Dash's layout validation)
+            changed = set()
+        if changed == {"_pages_location.search"}:
+            raise PreventUpdate
+        return layout(**query)
+
+    return routed

@@ -13,11 +13,13 @@ from contextvars import copy_context
 from pathlib import Path
 from typing import Any
 
+import dash
 import flask
 import pytest
 from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine, text
 
 from dashboard import data, fmt, shell
@@ -312,3 +314,23 @@ def test_responses_are_compressed(app) -> None:
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200
     assert page.headers.get("Content-Encoding") == "gzip"
+
+
+def _routed(trigger: str, path: str) -> Any:  # noqa: ANN401
+    """What Dash's pages router gets from a page's layout when `trigger` fired."""
+
+    def run() -> Any:  # noqa: ANN401
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": trigger, "value": path}]))
+        page = next(p for p in dash.page_registry.values() if p["path"] == path)
+        return page["layout"]()
+
+    return copy_context().run(run)
+
+
+def test_a_filter_change_keeps_the_page_mounted(app) -> None:
+    """Only the query changed: the router leaves the page alone (the filters store updates the
+    figures); a new path mounts the page's skeleton."""
+    with pytest.raises(PreventUpdate):
+        _routed("_pages_location.search", "/timeliness")
+    mounted = _routed("_pages_location.pathname", "/timeliness")
+    assert find(mounted, "timeliness-content") is not None
