@@ -115,19 +115,19 @@ def empty_warehouse() -> html.Div:
     )
 
 
+def _alert(text: str) -> html.Div:
+    return html.Div(text, className="banner banner-red", role="alert")
+
+
 def unavailable() -> html.Div:
-    return html.Div(
+    return _alert(
         "Data temporarily unavailable: the warehouse cannot be reached. The figures come back "
-        "by themselves when it answers again.",
-        className="banner banner-red",
-        role="alert",
+        "by themselves when it answers again."
     )
 
 
 def failed() -> html.Div:
-    return html.Div(
+    return _alert(
         "The figures could not be fetched just now. Try again in a minute; if it keeps "
-        "happening, tell the person who runs the server (the details are in its log).",
-        className="banner banner-red",
-        role="alert",
+        "happening, tell the person who runs the server (the details are in its log)."
     )

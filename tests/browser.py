@@ -32,6 +32,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard.pages.overview import HEADLINE  # the cards the Overview shows, in order
+
 ROOT = Path(__file__).resolve().parents[1]
 LONDON = ZoneInfo("Europe/London")
 HEADLESS_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
@@ -278,15 +280,6 @@ def texts(driver: WebDriver, element_ids: list[str]) -> dict[str, str | None]:
 
 # --- the Overview's cards, the filters and the sign-in form -------------------------------------
 
-HEADLINE = (
-    "contact_72h",
-    "appt_offered_7d",
-    "sessions",
-    "dna_rate",
-    "session_90min",
-    "fft_positive",
-    "waiting_now",
-)
 RATES = frozenset(("contact_72h", "appt_offered_7d", "dna_rate", "session_90min", "fft_positive"))
 CARD_IDS = [f"card-{m}-{part}" for m in HEADLINE for part in ("value", "detail")]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
