@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from dashboard.cache import cached
-from etl import parsers, settings
+from etl import ledger, parsers, settings
 from etl.db import make_engine
-from etl.models import Contact, EtlFile, EtlRun, Feedback, Outcome, Quarantine, ReferralFact
+from etl.models import Contact, Feedback, Outcome, Quarantine, ReferralFact
 from kpi import queries as kq
 from kpi.report import build_report, iso_london, months_between
 from kpi.waiting import waiting_list
@@ -54,23 +54,14 @@ def time_slot(seconds: float) -> float:
 
 
 def _status() -> dict[str, Any]:
-    f, r = EtlFile.__table__.c, EtlRun.__table__.c
     with engine().connect() as conn:
-        version, newest = conn.execute(
-            select(func.max(f.file_id), func.max(f.exported_at)).where(f.status == "loaded")
-        ).one()
-        last = conn.execute(
-            select(r.status, r.finished_at, r.message)
-            .where(r.finished_at.is_not(None))
-            .order_by(r.run_id.desc())
-            .limit(1)
-        ).first()
+        now = ledger.latest(conn)
     return {
-        "version": version,
-        "as_of": iso_london(newest) if newest else None,
-        "last_run": last.status if last else None,
-        "last_run_at": iso_london(last.finished_at) if last else None,
-        "last_run_message": last.message if last else None,
+        "version": now.version,
+        "as_of": iso_london(now.newest_export) if now.newest_export else None,
+        "last_run": now.last_run,
+        "last_run_at": iso_london(now.last_run_at) if now.last_run_at else None,
+        "last_run_message": now.last_run_message,
     }
 
 

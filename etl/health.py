@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl import settings
-from etl.models import EtlFile, EtlRun
+from etl import ledger, settings
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -24,32 +23,23 @@ def _hours_since(at: dt.datetime | None, now: dt.datetime) -> float | None:
 
 def health(engine: Engine) -> tuple[dict[str, Any], int]:
     """(body, HTTP status): 200 while the warehouse answers, 503 when it cannot be reached."""
-    f, r = EtlFile.__table__.c, EtlRun.__table__.c
     try:
         with engine.connect() as conn:
-            loaded_at, as_of = conn.execute(
-                select(func.max(f.finished_at), func.max(f.exported_at)).where(f.status == "loaded")
-            ).one()
-            last = conn.execute(
-                select(r.status, r.finished_at)
-                .where(r.finished_at.is_not(None))
-                .order_by(r.run_id.desc())
-                .limit(1)
-            ).first()
+            latest = ledger.latest(conn)
     except SQLAlchemyError as error:
         return {"database": "unreachable", "error": type(error).__name__}, 503
     now = dt.datetime.now(dt.UTC)
-    data_age = _hours_since(as_of, now)
+    data_age = _hours_since(latest.newest_export, now)
     return {
         "database": "ok",
-        "last_load_at": _iso(loaded_at),
-        "last_load_age_hours": _hours_since(loaded_at, now),
-        "data_as_of": _iso(as_of),
+        "last_load_at": _iso(latest.last_loaded_at),
+        "last_load_age_hours": _hours_since(latest.last_loaded_at, now),
+        "data_as_of": _iso(latest.newest_export),
         "data_age_hours": data_age,
         "stale": data_age is None or data_age > settings.stale_hours(),
         "stale_after_hours": settings.stale_hours(),
-        "last_run": last.status if last else None,
-        "last_run_at": _iso(last.finished_at) if last else None,
+        "last_run": latest.last_run,
+        "last_run_at": _iso(latest.last_run_at),
     }, 200
 
 

@@ -170,3 +170,31 @@ def close_interrupted_runs(engine: Engine) -> list[int]:
 def last_run_id(engine: Engine) -> int | None:
     with engine.connect() as conn:
         return conn.execute(select(func.max(RUN.c.run_id))).scalar()
+
+
+@dataclass(frozen=True)
+class Latest:
+    """What the ledger says now: the newest loaded file (its id is the data version) and the
+    last finished run. Read by the dashboard's status poll and by /healthz / `sis status`."""
+
+    version: int | None
+    newest_export: dt.datetime | None
+    last_loaded_at: dt.datetime | None
+    last_run: str | None
+    last_run_at: dt.datetime | None
+    last_run_message: str | None
+
+
+def latest(conn: Connection) -> Latest:
+    version, newest, loaded_at = conn.execute(
+        select(
+            func.max(FILE.c.file_id), func.max(FILE.c.exported_at), func.max(FILE.c.finished_at)
+        ).where(FILE.c.status == "loaded")
+    ).one()
+    last = conn.execute(
+        select(RUN.c.status, RUN.c.finished_at, RUN.c.message)
+        .where(RUN.c.finished_at.is_not(None))
+        .order_by(RUN.c.run_id.desc())
+        .limit(1)
+    ).first()
+    return Latest(version, newest, loaded_at, *(last or (None, None, None)))

@@ -20,15 +20,17 @@ log = logging.getLogger("sis.notify")
 TIMEOUT = 10
 
 
-def failure(run_id: int, problems: list[dict[str, str]]) -> dict[str, Any]:
-    """The notification of a run whose `problems` are [{file, status, message}]."""
+def failure(run_id: int | None, problems: list[dict[str, str]]) -> dict[str, Any]:
+    """The notification of a run whose `problems` are [{file, status, message}] (run_id None:
+    the run never reached the ledger)."""
     lines = [f"{p['file']}: {p['message']}" for p in problems]
     host = socket.gethostname()
+    which = f"ETL run {run_id}" if run_id is not None else "an ETL run"
     return {
         "service": "sis-dashboard",
         "host": host,
         "run_id": run_id,
-        "subject": f"SIS dashboard: ETL run {run_id} on {host} failed ({len(problems)} file(s))",
+        "subject": f"SIS dashboard: {which} on {host} failed ({len(problems)} file(s))",
         "text": "\n".join(lines),
         "files": problems,
     }

@@ -131,7 +131,7 @@ def run_locked(
         )
         log.error("run failed: %s", reason, extra={"event": "run_failed", "status": "failed"})
         notify.send(
-            notify.failure(0, [{"file": "(warehouse)", "status": "failed", "message": reason}])
+            notify.failure(None, [{"file": "(warehouse)", "status": "failed", "message": reason}])
         )
         raise WarehouseUnavailable(reason) from error
     for report in reports:

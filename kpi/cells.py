@@ -20,7 +20,7 @@ from kpi import minutes, queries
 from kpi.percentiles import percentile
 from kpi.queries import SMALL_DIMENSIONS, View
 
-ALL = ("all",)
+ALL = minutes.ALL  # the key of the whole view's cell
 FAMILY = {
     "referrals": "referral",
     "contact_72h": "referral",

@@ -86,8 +86,9 @@ def install(app: Dash) -> None:
     allowed: dict[str, frozenset[str]] = {}
 
     def commissioner_keys() -> frozenset[str]:
-        if "keys" not in allowed:
+        if "keys" not in allowed:  # on first use: every page and callback is registered by then
             allowed["keys"] = commissioner_outputs(app)
+            allowed["closed"] = managers_only_paths()
         return allowed["keys"]
 
     @server.before_request
@@ -116,7 +117,7 @@ def install(app: Dash) -> None:
             return None if who.is_admin else _refuse(403, "Only administrators can open this.")
         if who.audience == "manager":
             return None
-        refused = _commissioner(path, commissioner_keys())
+        refused = _commissioner(path, commissioner_keys(), allowed["closed"])
         # A use is a page or a download fetched, not the page's own callbacks.
         if (
             refused is None
@@ -143,8 +144,8 @@ def install(app: Dash) -> None:
         return response
 
 
-def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
-    if page_key(path) in managers_only_paths():
+def _commissioner(path: str, keys: frozenset[str], closed: frozenset[str]) -> Response | None:
+    if page_key(path) in closed:
         return _refuse(403, "This page is for the service's managers only.")
     if path == "/_dash-update-component":
         body = request.get_json(silent=True) or {}
@@ -154,7 +155,7 @@ def _commissioner(path: str, keys: frozenset[str]) -> Response | None:
             if (
                 isinstance(item, dict)
                 and item.get("property") == "pathname"
-                and page_key(item.get("value", "")) in managers_only_paths()
+                and page_key(item.get("value", "")) in closed
             ):
                 return _refuse(403, "This page is for the service's managers only.")
     return None
