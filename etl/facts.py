@@ -16,9 +16,11 @@ London calendar rules of kpis.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Column, Connection, MetaData, Table, func, select
 
 from etl import cube
 from etl.fact_rows import derive
@@ -187,37 +189,101 @@ LEFT JOIN core10 o ON o.referral_id = r.referral_id
 WHERE r.referral_id IN (SELECT referral_id FROM kpi_affected) AND {_COUNTED}
 """
 _BATCH = 100_000
+_LARGE = 10_000  # a refresh rewriting this many referrals, and a quarter of them, is "large"
+_FACT_COLUMNS = [c.name for c in ReferralFact.__table__.columns]
+
+
+def _staged_facts(conn: Connection) -> Table:
+    """A temporary, unindexed table of referral_fact's columns for the newly derived rows."""
+    table = Table(
+        "kpi_fact_new",
+        MetaData(),
+        *(Column(c.name, c.type) for c in ReferralFact.__table__.columns),
+        prefixes=["TEMPORARY"],
+    )
+    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_fact_new")
+    table.create(conn)
+    return table
+
+
+def _derived_batches(conn: Connection) -> Iterator[pd.DataFrame]:
+    """The affected referrals' rows of _FACTS_SQL, a batch at a time, as frames of object
+    columns: straight from the driver's cursor (server-side on PostgreSQL, so memory stays
+    flat), without per-row result objects or per-column type inference (the derivation
+    converts what it needs)."""
+    raw = conn.connection.driver_connection
+    named = {"name": "kpi_facts"} if conn.dialect.name == "postgresql" else {}
+    cur = raw.cursor(**named)
+    try:
+        cur.execute(_FACTS_SQL)
+        columns = [d[0] for d in cur.description]
+        while rows := cur.fetchmany(_BATCH):
+            values = np.empty((len(rows), len(columns)), dtype=object)
+            values[:] = rows
+            yield pd.DataFrame({name: values[:, i] for i, name in enumerate(columns)})
+    finally:
+        cur.close()
+
+
+def _drop_unchanged(conn: Connection) -> None:
+    """Affected referrals whose derived row equals the stored one are left alone: taken out of
+    kpi_affected and kpi_fact_new (their cube contributions are the same)."""
+    same = " IS NOT DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS "
+    equal = " AND ".join(f"n.{c}{same}f.{c}" for c in _FACT_COLUMNS if c != "referral_id")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_same")
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE kpi_same (referral_id VARCHAR(64) PRIMARY KEY)")
+    conn.exec_driver_sql(
+        "INSERT INTO kpi_same (referral_id) SELECT n.referral_id FROM kpi_fact_new n "
+        f"JOIN referral_fact f ON f.referral_id = n.referral_id WHERE {equal}"
+    )
+    for table in ("kpi_fact_new", "kpi_affected"):
+        conn.exec_driver_sql(
+            f"DELETE FROM {table} WHERE referral_id IN (SELECT referral_id FROM kpi_same)"
+        )
+    conn.exec_driver_sql("DROP TABLE kpi_same")
 
 
 def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
     """Derive the affected referrals' facts again, a batch at a time (streamed, so memory stays
-    flat however many a load touches), and keep referral_cube in step: the affected ones leave
-    the cube with their old facts and re-enter with their new; then every other referral
-    settled by `watermark` (the newest export time) joins it. When a load rewrites a large
-    share of the referrals, the indexes and the cube are built afresh instead."""
-    affected = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
+    flat however many a load touches), into a temporary table; referrals whose facts did not
+    change are left as they are. The changed ones leave referral_cube with their old facts,
+    are replaced in referral_fact and re-enter the cube with their new; then every other
+    referral settled by `watermark` (the newest export time) joins it. When a load rewrites a
+    large share of the referrals, the indexes and the cube are built afresh instead."""
     stored = conn.exec_driver_sql("SELECT COUNT(*) FROM referral_fact").scalar() or 0
-    large = affected >= _BATCH and affected * 4 >= stored
     indexes = list(ReferralFact.__table__.indexes)
-    if large:
-        conn.execute(ReferralCube.__table__.delete())
+    if stored:
+        new = _staged_facts(conn)
+    else:  # nothing stored yet: the derived rows go straight in, the indexes built after
+        new = ReferralFact.__table__
         for index in indexes:
             index.drop(conn)
-    else:
-        cube.move(conn, -1)
-    conn.exec_driver_sql(
-        "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
-    )
-    result = conn.exec_driver_sql(_FACTS_SQL, execution_options={"stream_results": True})
-    columns = list(result.keys())
-    while rows := result.fetchmany(_BATCH):
-        frame = derive(pd.DataFrame(rows, columns=columns), watermark)
-        bulk_insert(conn, ReferralFact.__table__, frame)
-    result.close()
-    if large:
+    for frame in _derived_batches(conn):
+        bulk_insert(conn, new, derive(frame, watermark))
+    large = not stored
+    if not stored:
+        conn.execute(ReferralCube.__table__.delete())
         cube.add_all(conn)
     else:
-        cube.move(conn, 1)
+        _drop_unchanged(conn)
+        changed = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
+        large = changed >= min(_BATCH, _LARGE) and changed * 4 >= stored
+        if large:
+            conn.execute(ReferralCube.__table__.delete())
+            for index in indexes:
+                index.drop(conn)
+        else:
+            cube.move(conn, -1)
+        conn.exec_driver_sql(
+            "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
+        )
+        cols = ", ".join(_FACT_COLUMNS)
+        conn.exec_driver_sql(f"INSERT INTO referral_fact ({cols}) SELECT {cols} FROM kpi_fact_new")
+        conn.exec_driver_sql("DROP TABLE kpi_fact_new")
+        if large:
+            cube.add_all(conn)
+        else:
+            cube.move(conn, 1)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
     cube.advance(conn, watermark)
     if large:
