@@ -31,6 +31,7 @@ from etl.stage import bulk_insert
 ATTENDED = ("attended", "late_seen")
 CONTACT_METHODS = ("face_to_face", "telephone", "video", "talk_type")
 _AFFECTING = {"referrals", "contacts", "outcomes"}
+_MART = {"referrals": "referral", "contacts": "contact", "outcomes": "outcome"}
 
 
 def _in(values: tuple[str, ...] | frozenset[str]) -> str:
@@ -69,6 +70,7 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
             f"JOIN {stg.name} s ON s.contact_id = c.contact_id "
             "WHERE c.referral_id NOT IN (SELECT referral_id FROM kpi_affected)"
         )
+    _analyze(conn, "kpi_affected")
     if entity != "outcomes":
         _create_delta(conn)
         _add_contributions(conn, sign=-1)
@@ -80,6 +82,7 @@ def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None
     if entity not in _AFFECTING:  # the newest export time still moves on: more is settled
         cube.advance(conn, watermark)
         return
+    _analyze(conn, _MART[entity])
     if entity != "outcomes":
         _add_contributions(conn, sign=1)
         _apply_delta(conn)
@@ -92,11 +95,20 @@ def rebuild(conn: Connection) -> None:
         conn.execute(table.__table__.delete())
     _create_affected(conn)
     conn.exec_driver_sql("INSERT INTO kpi_affected (referral_id) SELECT referral_id FROM referral")
+    _analyze(conn, "kpi_affected")
     _create_delta(conn)
     _add_contributions(conn, sign=1)
     _apply_delta(conn)
     # Before any load the cube stays empty (nothing is settled before an export exists).
     _refresh_referral_facts(conn, _newest_export(conn) or dt.datetime.min)
+
+
+def _analyze(conn: Connection, *tables: str) -> None:
+    """PostgreSQL: fresh planner statistics for tables this transaction has just filled
+    (temporary tables are never analysed automatically, and a mart's statistics may predate the
+    merge), so the facts queries are not planned for empty tables. Cheap: ANALYZE samples."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
 
 def _newest_export(conn: Connection) -> dt.datetime | None:
@@ -265,6 +277,7 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
         conn.execute(ReferralCube.__table__.delete())
         cube.add_all(conn)
     else:
+        _analyze(conn, "kpi_fact_new", "referral_fact")
         _drop_unchanged(conn)
         changed = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
         large = changed >= min(_BATCH, _LARGE) and changed * 4 >= stored
