@@ -18,6 +18,7 @@ from etl import ledger, parsers, settings
 from etl.db import make_engine
 from etl.models import Contact, Feedback, Outcome, Quarantine, ReferralFact
 from kpi import queries as kq
+from kpi.memo import Memo
 from kpi.report import build_report, iso_london, months_between
 from kpi.waiting import waiting_list
 
@@ -32,6 +33,16 @@ def _engine_for(url: str) -> Engine:
 def engine() -> Engine:
     """One engine (and pool) per warehouse URL, made on first use, never at import."""
     return _engine_for(settings.database_url())
+
+
+@memo
+def _parts_for(url: str) -> Memo:
+    return Memo()
+
+
+def parts() -> Memo:
+    """The report parts this process keeps for the warehouse (kpi/memo.py)."""
+    return _parts_for(settings.database_url())
 
 
 def audience() -> str:
@@ -71,7 +82,7 @@ def report(version: int | None, filters: dict[str, Any]) -> dict[str, Any]:
     args = (filters.get("from"), filters.get("to"), filters.get("source"))
 
     def compute() -> dict[str, Any]:
-        return build_report(engine(), None, who, *args)
+        return build_report(engine(), None, who, *args, memo=parts())
 
     return cached(("report", version, who, *args), compute)
 

@@ -14,7 +14,8 @@ from sqlalchemy.sql.selectable import Select
 
 from etl.models import ActivityDay, Feedback
 from kpi.cells import Cells
-from kpi.queries import View, rows_frame
+from kpi.memo import Scope
+from kpi.queries import View, by_month, rows_frame
 
 AD = ActivityDay.__table__.c
 FB = Feedback.__table__.c
@@ -64,18 +65,15 @@ def _months(inner: Select, keys: list[str], sums: list[str]) -> Select:
 
 
 def activity(conn: Connection, v: View, by_practitioner: bool = False) -> pd.DataFrame:
-    """Appointment counts by month, type and source (by practitioner alone when asked)."""
+    """Appointment counts by month, type and source (or by month and practitioner)."""
     where = _days(v, AD.activity_on)
     if v.source:
         where.append(AD.referral_source == v.source)
     sums = [func.sum(AD[name]).label(name) for name in ACTIVITY_SUMS]
-    if by_practitioner:
-        stmt = select(AD.practitioner, *sums).where(*where).group_by(AD.practitioner)
-        return rows_frame(conn, stmt)
-    keys = [AD.activity_on.label("day"), AD.contact_type, AD.referral_source]
+    by = ["practitioner"] if by_practitioner else ["contact_type", "referral_source"]
+    keys = [AD.activity_on.label("day"), *(AD[k] for k in by)]
     inner = select(*keys, *sums).where(*where).group_by(*keys)
-    stmt = _months(inner, ["contact_type", "referral_source"], list(ACTIVITY_SUMS))
-    return _period(rows_frame(conn, stmt))
+    return _period(rows_frame(conn, _months(inner, by, list(ACTIVITY_SUMS))))
 
 
 def feedback(conn: Connection, v: View) -> pd.DataFrame:
@@ -85,22 +83,27 @@ def feedback(conn: Connection, v: View) -> pd.DataFrame:
     return _period(rows_frame(conn, _months(inner.group_by(*keys), ["fft_response"], ["n"])))
 
 
-def activity_cells(conn: Connection, view: View, cells: Cells, by_practitioner: bool) -> None:
-    frame = activity(conn, view)
+def activity_cells(
+    conn: Connection, view: View, cells: Cells, by_practitioner: bool, scope: Scope
+) -> None:
+    frame = by_month(scope, ("activity", view.source), view, lambda v: activity(conn, v))
     frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
     frame["month_type"] = frame["period"] + " " + frame["contact_type"].astype(str)
     groupings = {"all": None, "month": "period", "contact_type": "contact_type"}
     groupings |= {"referral_source": "referral_source", "month_contact_type": "month_type"}
     cells.add("activity", frame, groupings)
     if by_practitioner:
-        frame = activity(conn, view, by_practitioner=True)
+        frame = by_month(
+            scope, ("practitioners", view.source), view, lambda v: activity(conn, v, True)
+        )
         frame["dna_den"] = frame["attended"] + frame["late_not_seen"] + frame["dna"]
         frame["practitioner"] = frame["practitioner"].replace("", "not_recorded")
         cells.add("activity", frame, {"practitioner": "practitioner"})
 
 
-def feedback_cells(conn: Connection, view: View, cells: Cells) -> None:
-    frame = feedback(conn, view).rename(columns={"n": "responses"})
+def feedback_cells(conn: Connection, view: View, cells: Cells, scope: Scope) -> None:
+    frame = by_month(scope, ("feedback",), view, lambda v: feedback(conn, v))
+    frame = frame.rename(columns={"n": "responses"})
     frame["positive"] = frame["responses"].where(frame["fft_response"].isin(POSITIVE), 0)
     frame["negative"] = frame["responses"].where(frame["fft_response"].isin(NEGATIVE), 0)
     cells.add("feedback", frame, {"all": None, "month": "period"})

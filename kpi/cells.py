@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from kpi import minutes, queries
+from kpi.memo import Scope
 from kpi.percentiles import percentile
 from kpi.queries import SMALL_DIMENSIONS, View
 
@@ -165,15 +166,17 @@ BY_DISTRICT = {"postcode_district": "postcode_district"}
 BY_SMALL_DIMENSIONS = {d: d for d in SMALL_DIMENSIONS[1:]}  # all but the source
 
 
-def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -> None:
+def referral_cells(
+    conn: Connection, view: View, cells: Cells, use_cube: bool, scope: Scope
+) -> None:
     """Referral-based counts: settled referrals from referral_cube (when as_of allows it), the
     rest aggregated from referral_fact."""
     frames = {
-        "received": queries.referral_groups(conn, view, live_only=use_cube),
-        "received_district": queries.referral_by_district(conn, view, live_only=use_cube),
-        "discharged": queries.discharge_groups(conn, view, live_only=use_cube),
-        "discharged_district": queries.discharge_by_district(conn, view, live_only=use_cube),
-        "sessions": queries.sessions_histogram(conn, view, live_only=use_cube),
+        "received": queries.referral_groups(conn, view, scope, use_cube),
+        "received_district": queries.referral_by_district(conn, view, scope, use_cube),
+        "discharged": queries.discharge_groups(conn, view, scope, use_cube),
+        "discharged_district": queries.discharge_by_district(conn, view, scope, use_cube),
+        "sessions": queries.sessions_histogram(conn, view, scope, use_cube),
     }
     cells.add("referral", frames["received"], BY_MONTH_AND_DIMENSIONS)
     cells.add("referral", frames["received_district"], BY_DISTRICT)
@@ -184,12 +187,14 @@ def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -
         for grain, family in (("received", "referral"), ("discharged", "discharge")):
             sums = [c for c in frames[grain].columns if c not in KEY_COLUMNS | _LIVE_ONLY]
             for by in (groupings, BY_SMALL_DIMENSIONS):  # months x sources; the other three
-                cube = queries.cube(conn, view, grain, [c for c in by.values() if c] + sums)
+                cube = queries.cube(conn, view, scope, grain, [c for c in by.values() if c] + sums)
                 cells.add(family, cube, by)
-            cube = queries.cube(conn, view, grain + "_district", ["postcode_district", *sums])
+            cube = queries.cube(
+                conn, view, scope, grain + "_district", ["postcode_district", *sums]
+            )
             cells.add(family, cube, BY_DISTRICT)
         columns = ["period", "referral_source", "sessions", "referrals"]
-        settled = queries.cube(conn, view, "sessions", columns)
+        settled = queries.cube(conn, view, scope, "sessions", columns)
         parts = [f for f in (frames["sessions"], settled) if not f.empty]
         frames["sessions"] = pd.concat(parts) if parts else settled
     cells.add_hist("discharge", frames["sessions"], "sessions", groupings)
@@ -198,16 +203,30 @@ def referral_cells(conn: Connection, view: View, cells: Cells, use_cube: bool) -
 _LIVE_ONLY = frozenset(("waiting", "breaching"))  # never settled: not in the cube
 
 
-def minutes_percentiles(conn: Connection, view: View, cells: Cells, key: tuple) -> tuple:
+def minutes_percentiles(
+    conn: Connection, view: View, scope: Scope, cells: Cells, key: tuple
+) -> tuple:
     """(median, p90) minutes to first contact of one cell (numpy's linear interpolation),
     worked out together with those of every other cell of its grouping not yet known, in a
-    statement or two (kpi/minutes.py): the report asks for all of them next."""
+    statement or two (kpi/minutes.py): the report asks for all of them next. A month's do not
+    depend on the period, so the memo keeps them (per source) for the next report."""
     dimension = minutes.dimension_of(key)
     referral = cells.sums["referral"]
     keys = [k for k in referral if k not in cells.minutes and minutes.dimension_of(k) == dimension]
     merged = {m for k in keys if k[0] == "merged" for m in k[1]}  # asked for only as a whole
     batch = {k: referral[k] for k in keys if k not in merged}
     batch[key] = cells.referral_sums(key)
-    found = minutes.percentiles(conn, view, dimension, batch)
+    if dimension != "month":
+        cells.minutes.update(minutes.percentiles(conn, view, dimension, batch))
+        return cells.minutes[key]
+    # A month with minutes in view lies inside the period, and its figures do not depend on
+    # the period: the memo keeps them. (A month out of the period has none here: not kept.)
+    inside = {k for k, sums in batch.items() if sums["hours_n"]}
+    known = {k: scope.known(("minutes", view.source, k)) for k in inside}
+    cells.minutes.update({k: found for k, found in known.items() if found is not None})
+    todo = {k: sums for k, sums in batch.items() if known.get(k) is None}
+    found = minutes.percentiles(conn, view, dimension, todo) if todo else {}
+    for k in inside & found.keys():
+        scope.put(("minutes", view.source, k), found[k])
     cells.minutes.update(found)
-    return found[key]
+    return cells.minutes[key]

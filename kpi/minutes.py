@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 
 from etl.cube import MINUTE_BOUNDS
-from kpi.queries import DIMENSION_COLUMNS, RF, View
+from kpi.queries import DIMENSION_COLUMNS, RF, View, shape_of
 
 QUANTILES = (0.5, 0.9)
 ALL = ("all",)
@@ -127,7 +127,7 @@ def walks(conn: Connection, v: View, dimension: str | None, wanted: list[Walk]) 
     One statement per direction and CHUNK walks; padded to a few lengths (walks from NO_END
     find nothing at once), so that each grouping has few shapes and they stay compiled."""
     out: list[list[int]] = [[] for _ in wanted]
-    filters = (v.month_from is not None, v.month_to is not None, v.source is not None)
+    filters = shape_of(v)
     for descending in (False, True):
         indexes = [i for i, w in enumerate(wanted) if w.descending == descending]
         for start in range(0, len(indexes), CHUNK):

@@ -28,6 +28,7 @@ from kpi.disclosure import (
     merge_small_districts,
 )
 from kpi.measures import BY_ID, REFERRAL_BASED, directions, rebase, targets
+from kpi.memo import Memo, Scope
 from kpi.queries import DIMENSION_COLUMNS, View
 
 ORDER = {
@@ -68,13 +69,15 @@ def build_report(
     month_to: str | None = None,
     source: str | None = None,
     use_cube: bool = True,
+    memo: Memo | None = None,
 ) -> dict[str, Any]:
     """Every measure for `audience`. `as_of`: None = the newest export time in the run ledger;
     a naive datetime is Europe/London wall clock. Months are "YYYY-MM" (London). `use_cube`
-    False recomputes everything from referral_fact (a test checks the two agree)."""
+    False recomputes everything from referral_fact (a test checks the two agree). `memo`
+    keeps the parts other filter choices share (kpi/memo.py); the report is the same."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
-    args = (as_of, audience, month_from, month_to, source, use_cube)
+    args = (as_of, audience, month_from, month_to, source, use_cube, memo)
     if isinstance(engine, Connection):
         with queries.planned_for_their_values(engine):
             return _build(engine, *args)
@@ -82,9 +85,10 @@ def build_report(
         return _build(conn, *args)
 
 
-def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dict[str, Any]:  # noqa: ANN001
+def _build(conn, as_of, audience, month_from, month_to, source, use_cube, memo) -> dict[str, Any]:  # noqa: ANN001
+    version, newest = queries.data_version(conn)
     if as_of is None:
-        as_of_utc = queries.newest_export(conn)  # as_of: the newest export time
+        as_of_utc = newest  # as_of: the newest export time
     elif as_of.tzinfo is None:
         as_of_utc = parsers.london_to_utc(as_of)
     else:
@@ -92,18 +96,19 @@ def _build(conn, as_of, audience, month_from, month_to, source, use_cube) -> dic
     known = as_of_utc is not None
     if not known:  # an empty warehouse: measure at the wall clock, report as_of as unknown
         as_of_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    month_from, month_to, source = month_from or None, month_to or None, source or None
     view = View(as_of_utc, parsers.utc_to_london(as_of_utc).date(), month_from, month_to, source)
     # Months run to the as_of month at the latest: later ones have no data yet, not zeros.
     last_month = min(filter(None, (month_to, view.as_of_day.strftime("%Y-%m"))))
     commissioner = audience == "commissioner"
 
-    newest = queries.newest_export(conn)
+    scope = Scope(memo, version, as_of_utc)
     cells = Cells()
     settled_ok = newest is not None and as_of_utc >= newest  # see etl/cube.py
-    referral_cells(conn, view, cells, use_cube=use_cube and settled_ok)
-    cells.minutes_of = partial(minutes_percentiles, conn, view)
-    activity_cells(conn, view, cells, by_practitioner=not commissioner)
-    feedback_cells(conn, view, cells)
+    referral_cells(conn, view, cells, use_cube and settled_ok, scope)
+    cells.minutes_of = partial(minutes_percentiles, conn, view, scope)
+    activity_cells(conn, view, cells, not commissioner, scope)
+    feedback_cells(conn, view, cells, scope)
     first_month = min(month_from or cells.first_month() or last_month, last_month)
     months = months_between(first_month, last_month)
     district_map = (

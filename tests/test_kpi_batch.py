@@ -19,6 +19,7 @@ from etl.cube import MINUTE_BOUNDS
 from etl.demo import write_demo_exports
 from kpi import minutes, queries
 from kpi.cells import Cells, minutes_percentiles, referral_cells
+from kpi.memo import NO_MEMO
 from kpi.queries import DIMENSION_COLUMNS, RF, View
 from kpi.report import build_report
 
@@ -36,7 +37,7 @@ def walk_minutes(conn, v: View, dimension, groups, low: int, skip: int) -> list[
     return list(conn.execute(stmt.limit(2).offset(skip)).scalars())
 
 
-def walk_percentiles(conn, v: View, cells: Cells, key: tuple) -> tuple:  # noqa: ANN001
+def walk_percentiles(conn, v: View, _scope, cells: Cells, key: tuple) -> tuple:  # noqa: ANN001
     """The engine's former minutes_percentiles: one index walk per cell and quantile."""
     sums = cells.referral_sums(key)
     n = sums["hours_n"]
@@ -105,15 +106,17 @@ def test_batched_percentiles_equal_the_per_cell_walks_and_numpy(engine, loaded) 
         ).all()
         for view, cube in _views(conn):
             cells = Cells()
-            referral_cells(conn, view, cells, use_cube=cube)
+            referral_cells(conn, view, cells, cube, NO_MEMO)
             keys = [k for k in cells.sums["referral"] if k[0] != "merged"]
             keys += _merged_keys(cells, rng)
             rng.shuffle(keys)  # any cell may be asked for first
             batched = {}
             for key in keys:
-                batched[key] = cells.minutes.get(key) or minutes_percentiles(conn, view, cells, key)
+                batched[key] = cells.minutes.get(key) or minutes_percentiles(
+                    conn, view, NO_MEMO, cells, key
+                )
             for key in keys:
-                walked = walk_percentiles(conn, view, cells, key)
+                walked = walk_percentiles(conn, view, NO_MEMO, cells, key)
                 assert batched[key] == walked, (view, key)
                 values = _values(rows, view, key)
                 assert cells.referral_sums(key)["hours_n"] == len(values)
@@ -162,7 +165,7 @@ def test_a_few_statements_per_grouping(engine, loaded) -> None:
         as_of = queries.newest_export(conn)
         view = View(as_of, parsers.utc_to_london(as_of).date())
         cells = Cells()
-        referral_cells(conn, view, cells, use_cube=True)
+        referral_cells(conn, view, cells, True, NO_MEMO)
         keys = list(cells.sums["referral"])
 
         def count(*args) -> None:  # noqa: ANN002
@@ -171,7 +174,7 @@ def test_a_few_statements_per_grouping(engine, loaded) -> None:
         event.listen(conn, "before_cursor_execute", count)
         for key in keys:
             if key not in cells.minutes:
-                cells.minutes[key] = minutes_percentiles(conn, view, cells, key)
+                cells.minutes[key] = minutes_percentiles(conn, view, NO_MEMO, cells, key)
         event.remove(conn, "before_cursor_execute", count)
     cells_per_grouping = Counter(minutes.dimension_of(k) for k in keys)
     most = sum(2 + 2 * n // minutes.CHUNK for n in cells_per_grouping.values())
