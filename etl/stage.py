@@ -46,21 +46,32 @@ def create(conn: Connection, table: Table) -> None:
     table.create(conn)
 
 
+def _iso_text(values: pd.Series, as_date: bool) -> np.ndarray:
+    """datetime64 -> 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS.ffffff' (None for NaT), each
+    distinct value formatted once."""
+    codes, uniques = pd.factorize(values.to_numpy("datetime64[us]"))
+    text = np.datetime_as_string(uniques, unit="D" if as_date else "us")
+    if not as_date and len(text):  # the 'T' between date and time becomes a space, in place
+        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
+    out = np.empty(len(text) + 1, dtype=object)
+    out[:-1] = text
+    out[-1] = None  # code -1: NaT
+    return out[codes]
+
+
 def _sqlite_column(values: pd.Series, sql_type: object) -> np.ndarray:
     """One column as Python values sqlite3 takes: None for blanks, datetimes and dates as the
     ISO text SQLAlchemy itself stores (so comparisons with its own values hold)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        as_date = isinstance(sql_type, Date) and not isinstance(sql_type, DateTime)
-        text = np.datetime_as_string(
-            values.to_numpy("datetime64[us]"), unit="D" if as_date else "us"
-        )
-        out = np.char.replace(text, "T", " ").astype(object)
-        out[values.isna().to_numpy()] = None
-        return out
+        return _iso_text(values, isinstance(sql_type, Date) and not isinstance(sql_type, DateTime))
     out = values.astype(object).to_numpy(copy=True)
     out[pd.isna(values).to_numpy()] = None
-    if isinstance(sql_type, Date):
-        return np.array([v if v is None else v.isoformat() for v in out], dtype=object)
+    if isinstance(sql_type, Date):  # date objects: each distinct day formatted once
+        codes, days = pd.factorize(out)
+        text = np.empty(len(days) + 1, dtype=object)
+        text[:-1] = [d.isoformat() for d in days]
+        text[-1] = None  # code -1: a blank
+        return text[codes]
     return out
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.core.util.hashing import combine_hash_arrays, hash_array
 
 from etl import datetimes, derive
 from etl import parsers as p
@@ -247,8 +248,12 @@ class Validator:
     def row_hash(self, frame: pd.DataFrame) -> pd.Series:
         # One fixed text form per value, so a row's hash never depends on its neighbours (pandas
         # prints a datetime column without times when all are midnight, a blank as None or NaT).
-        text = frame[MART_COLUMNS[self.entity]].apply(_hash_text)
-        return pd.util.hash_pandas_object(text, index=False).astype(np.int64)
+        # Mostly distinct columns (ids, keys) are hashed value by value; categorising first
+        # only pays when values repeat. Either way the hashes are the same.
+        texts = (_hash_text(frame[c]) for c in MART_COLUMNS[self.entity])
+        hashes = (hash_array(t, categorize=n * 2 < len(t)) for t, n in texts)
+        combined = combine_hash_arrays(hashes, len(MART_COLUMNS[self.entity]))
+        return pd.Series(combined, index=frame.index).astype(np.int64)
 
     # -- entry point ----------------------------------------------------------------------------
     def check(self, chunk: pd.DataFrame) -> ChunkResult:
@@ -262,12 +267,28 @@ class Validator:
         return res
 
 
-def _hash_text(col: pd.Series) -> pd.Series:
-    """A column as text for the row hash: blanks as "", datetimes always with their time."""
+# Columns of one kind of value, where equal values always print alike (factorize may merge
+# 1, 1.0 and True, which print differently).
+_ONE_KIND = frozenset({"string", "integer", "floating", "boolean", "date", "empty"})
+
+
+def _hash_text(col: pd.Series) -> tuple[np.ndarray, int]:
+    """A column as text for the row hash: blanks as "", datetimes always with their time;
+    each distinct value is turned into text once. With the number of distinct values."""
     if pd.api.types.is_datetime64_any_dtype(col):
-        text = np.datetime_as_string(col.to_numpy("datetime64[us]"), unit="s")
-        return pd.Series(text, index=col.index).where(col.notna(), "")
-    return col.astype(object).where(col.notna(), "").astype(str)
+        codes, uniques = pd.factorize(col.to_numpy("datetime64[us]"))
+        forms = np.datetime_as_string(uniques, unit="s").tolist()
+    else:
+        values = col.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KIND:  # 1 == 1.0 == True
+            text = np.array(["" if pd.isna(v) else str(v) for v in values], dtype=object)
+            return text, len(text)
+        codes, uniques = pd.factorize(values)
+        forms = [str(u) for u in uniques]
+    text = np.empty(len(forms) + 1, dtype=object)
+    text[:-1] = forms
+    text[-1] = ""  # code -1: a blank
+    return text[codes], len(forms)
 
 
 def _parse_id(value: str) -> str | None:
