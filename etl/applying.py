@@ -38,7 +38,14 @@ def apply_unique(series: pd.Series, fn: Callable) -> tuple[pd.Series, pd.Series]
 def apply_unique_except(series: pd.Series, fn: Callable, plain: str) -> tuple[pd.Series, pd.Series]:
     """As `apply_unique`, but values that fully match the regex `plain` are already canonical
     and are kept as they are (a vectorised fast path for ids, which are mostly distinct)."""
-    ok = series.str.fullmatch(plain).fillna(False).astype(bool)
+    return apply_unique_where(series, fn, series.str.fullmatch(plain).fillna(False).astype(bool))
+
+
+def apply_unique_where(
+    series: pd.Series, fn: Callable, ok: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """As `apply_unique`, but the values where `ok` is true are already canonical (`fn` would
+    return them unchanged) and are kept as they are."""
     values = series.astype(object)
     errors = pd.Series([None] * len(series), index=series.index, dtype=object)
     if not ok.all():

@@ -60,9 +60,12 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
     if entity not in _AFFECTING:
         return
     _create_affected(conn)
+    # Of the outcomes, only CORE-10 administrations enter the facts (a row's measure is part
+    # of its key, so no stored CORE-10 row can change into another measure's).
+    core10 = " AND measure = 'core10'" if entity == "outcomes" else ""
     conn.exec_driver_sql(
         f"INSERT INTO kpi_affected (referral_id) SELECT DISTINCT referral_id FROM {stg.name} "
-        "WHERE referral_id IS NOT NULL"
+        f"WHERE referral_id IS NOT NULL{core10}"
     )
     if entity == "contacts":  # a contact moved to another referral changes the old one too
         conn.exec_driver_sql(

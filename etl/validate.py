@@ -21,9 +21,10 @@ from pandas.core.util.hashing import combine_hash_arrays, hash_array
 
 from etl import datetimes, derive
 from etl import parsers as p
-from etl.applying import apply_unique, apply_unique_except
+from etl.applying import apply_unique, apply_unique_except, apply_unique_where
 from etl.profiles import Profile
 from etl.schema import SCHEMAS, Column
+from etl.vectorised import nhs_canonical
 
 ID_MAX = 64  # the marts' id columns are String(64)
 PLAIN_ID = r"[A-Za-z0-9][A-Za-z0-9_/-]{0,63}"  # ids normalise_id leaves as they are
@@ -160,6 +161,9 @@ class Validator:
             return pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
         if col.kind == "id":
             values, errors = apply_unique_except(chunk[name], _parse_id, PLAIN_ID)
+        elif col.kind == "nhs":
+            ok = nhs_canonical(chunk[name])
+            values, errors = apply_unique_where(chunk[name], p.normalise_nhs_number, ok)
         else:
             values, errors = apply_unique(chunk[name], self._parser(col))
         self._record(res, chunk, col, values.isna(), errors)
