@@ -334,3 +334,30 @@ def test_a_filter_change_keeps_the_page_mounted(app) -> None:
         _routed("_pages_location.search", "/timeliness")
     mounted = _routed("_pages_location.pathname", "/timeliness")
     assert find(mounted, "timeliness-content") is not None
+
+
+def test_dash_sends_each_page_exactly_as_the_callback_renders_it(app) -> None:
+    """Through Dash's own route, a page's cached JSON goes out as it was cached (not parsed and
+    serialised again): what the browser receives, first time and from the cache, is the tree
+    the callback returns when called directly."""
+    client = signed_in(app.server)
+    status = shell.poll(1, None)
+    for module in PAGES:
+        for filters in ({}, {"from": "2025-01", "to": "2025-06", "source": "gp"}):
+            expected = module.update(status, filters)
+            body = {
+                "output": f"{module.CONTENT}.children",
+                "outputs": {"id": module.CONTENT, "property": "children"},
+                "inputs": [
+                    {"id": "data-status", "property": "data", "value": status},
+                    {"id": "filters", "property": "data", "value": filters},
+                ],
+                "changedPropIds": ["filters.data"],
+                "state": [],
+            }
+            for _ in range(2):  # computed by the direct call above, then from the cache
+                response = client.post("/_dash-update-component", json=body)
+                assert response.status_code == 200, response.get_data(as_text=True)[:200]
+                sent = response.get_json()["response"][module.CONTENT]["children"]
+                assert sent == expected, module.__name__
+            assert find(sent, module.CONTENT) is None  # the page's content, not the page again
