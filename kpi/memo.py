@@ -1,8 +1,9 @@
 """Parts of a report that many filter choices share, kept in the process between reports.
 
 A report for a new period or source recomputes little that another report has not already
-worked out: the feedback by month (which no filter but the period touches), the appointments by
-month and source, the median and 90th percentile of each month. ``Memo`` keeps those parts, each
+worked out: the feedback by month (which no filter but the period touches), the appointments,
+the cube's and the live referrals' groups by month for a source, the median and 90th percentile
+of each month. ``Memo`` keeps those parts, each
 under the data version (the newest loaded file in the run ledger) and as_of, so a new load makes
 every old entry unreachable, as the dashboard's cache does with whole reports. A report cuts the
 months it shows from a part, which is exact: the parts are grouped by month and a period is
