@@ -10,6 +10,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -88,6 +91,27 @@ class Stager:
         bulk_insert(self.conn, self.table, frame)
 
 
+def _csv(frame: pd.DataFrame) -> bytes | str:
+    """The rows as CSV for COPY, written by Arrow (several times faster than pandas). Blanks
+    and empty text are unquoted empty fields, which COPY reads as NULL, as pandas wrote them;
+    a frame Arrow cannot type goes through pandas."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return frame.to_csv(index=False, header=False)
+    columns = [
+        pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        else col
+        for col in table.columns
+    ]
+    out = pa.BufferOutputStream()
+    pacsv.write_csv(
+        pa.table(columns, names=table.column_names), out, pacsv.WriteOptions(include_header=False)
+    )
+    return out.getvalue().to_pybytes()
+
+
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Append a frame's rows (its columns named as the table's) by the fastest path:
     COPY on PostgreSQL, one executemany on SQLite; in the connection's transaction."""
@@ -97,10 +121,9 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     raw = conn.connection.driver_connection
     cols = ", ".join(names)
     if conn.dialect.name == "postgresql":  # CSV text straight into COPY: blanks are NULL
-        text = frame[names].to_csv(index=False, header=False)
         sql = f"COPY {table.name} ({cols}) FROM STDIN WITH (FORMAT csv)"
         with raw.cursor() as cur, cur.copy(sql) as cp:
-            cp.write(text)
+            cp.write(_csv(frame[names]))
         return
     columns = [_sqlite_column(frame[c], table.c[c].type) for c in names]
     rows = list(zip(*columns, strict=True))
