@@ -27,6 +27,7 @@ PREVIEW_ROWS = 50
 _FOOTER = re.compile(
     r"^(grand\s*total|total|count|report generated|generated|end of report)\b", re.I
 )
+_FOOTER_STARTS = tuple("gtcreGTCRE")  # the first letters _FOOTER can match
 _COUNTS = r"[0-9\s.,:%+-]*"  # what a footer holds besides its label
 _RUN_ON = re.compile(r"\brun\b.*?\bon\s+(?P<when>\d.*?)\s*$", re.I)
 
@@ -277,6 +278,16 @@ def _raw_chunks(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
         wb.close()
 
 
+def _footer_rows(first: pd.Series) -> pd.Series:
+    """Rows whose first non-blank cell starts like a footer ("Total", "Grand total"...). Only
+    cells starting with one of the labels' first letters are tried against the pattern."""
+    maybe = first.str.startswith(_FOOTER_STARTS)
+    footer = pd.Series(False, index=first.index)
+    if maybe.any():
+        footer[maybe] = first[maybe].str.match(_FOOTER).astype(bool)
+    return footer
+
+
 def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
     """Data rows in chunks: `_row` (source row number) and one text column per canonical key.
 
@@ -302,7 +313,7 @@ def iter_data(src: SourceFile, size: int) -> Iterator[pd.DataFrame]:
         first = values[cols[-1]]
         for col in reversed(cols[:-1]):  # the first non-blank cell of each row
             first = values[col].where(values[col] != "", first)
-        footer = first.str.match(_FOOTER)
+        footer = _footer_rows(first)
         if 0 not in src.columns:
             counts = values.apply(lambda s: s.str.fullmatch(_COUNTS)).all(axis=1)
             gaps = (values[required] == "").any(axis=1)
