@@ -22,38 +22,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Column, Connection, MetaData, Table, func, select
 
-from etl import cube
+from etl import cube, fact_sql
 from etl.fact_rows import derive
 from etl.models import ActivityDay, EtlFile, ReferralCube, ReferralFact
-from etl.schema import APPOINTMENT_TYPES
 from etl.stage import bulk_insert
 
-ATTENDED = ("attended", "late_seen")
-CONTACT_METHODS = ("face_to_face", "telephone", "video", "talk_type")
 _AFFECTING = {"referrals", "contacts", "outcomes"}
 _MART = {"referrals": "referral", "contacts": "contact", "outcomes": "outcome"}
-
-
-def _in(values: tuple[str, ...] | frozenset[str]) -> str:
-    """A constant IN list (fixed code values, never user input)."""
-    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
-
-
-_APPT, _ATT = _in(APPOINTMENT_TYPES), _in(ATTENDED)
-_COUNTED = "(r.status IS NULL OR r.status <> 'duplicate')"
-_CUBE_SUMS = {
-    "appointments": "TRUE",
-    "attended": f"c.outcome IN {_ATT}",
-    "dna": "c.outcome = 'dna'",
-    "late_not_seen": "c.outcome = 'late_not_seen'",
-    "cancelled_by_client": "c.outcome = 'cancelled_by_client'",
-    "cancelled_by_service": "c.outcome = 'cancelled_by_service'",
-    "peer_timed": f"c.contact_type = 'peer_session' AND c.outcome IN {_ATT} "
-    "AND c.duration_minutes IS NOT NULL",
-    "peer_90": f"c.contact_type = 'peer_session' AND c.outcome IN {_ATT} "
-    "AND c.duration_minutes >= 80",
-}
-_CUBE_KEY = ("activity_on", "referral_source", "contact_type", "practitioner")
 
 
 def before_merge(conn: Connection, entity: str, stg: Table) -> None:
@@ -75,8 +50,8 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
         )
     _analyze(conn, "kpi_affected")
     if entity != "outcomes":
-        _create_delta(conn)
-        _add_contributions(conn, sign=-1)
+        fact_sql.create_delta(conn)
+        fact_sql.add_contributions(conn, sign=-1)
 
 
 def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None:
@@ -87,8 +62,8 @@ def after_merge(conn: Connection, entity: str, exported_at: dt.datetime) -> None
         return
     _analyze(conn, _MART[entity])
     if entity != "outcomes":
-        _add_contributions(conn, sign=1)
-        _apply_delta(conn)
+        fact_sql.add_contributions(conn, sign=1)
+        fact_sql.apply_delta(conn)
     _refresh_referral_facts(conn, watermark)
 
 
@@ -99,9 +74,9 @@ def rebuild(conn: Connection) -> None:
     _create_affected(conn)
     conn.exec_driver_sql("INSERT INTO kpi_affected (referral_id) SELECT referral_id FROM referral")
     _analyze(conn, "kpi_affected")
-    _create_delta(conn)
-    _add_contributions(conn, sign=1)
-    _apply_delta(conn)
+    fact_sql.create_delta(conn)
+    fact_sql.add_contributions(conn, sign=1)
+    fact_sql.apply_delta(conn)
     # Before any load the cube stays empty (nothing is settled before an export exists).
     _refresh_referral_facts(conn, _newest_export(conn) or dt.datetime.min)
 
@@ -126,85 +101,8 @@ def _create_affected(conn: Connection) -> None:
     )
 
 
-def _create_delta(conn: Connection) -> None:
-    conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_delta")
-    sums = ", ".join(f"{name} INTEGER" for name in _CUBE_SUMS)
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE kpi_delta (activity_on DATE, referral_source VARCHAR(16), "
-        f"contact_type VARCHAR(16), practitioner VARCHAR(100), {sums})"
-    )
-
-
-def _add_contributions(conn: Connection, sign: int) -> None:
-    """The affected referrals' appointments, grouped by the cube's key, times `sign`."""
-    sums = ", ".join(
-        f"{sign} * SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in _CUBE_SUMS.values()
-    )
-    conn.exec_driver_sql(
-        f"INSERT INTO kpi_delta ({', '.join(_CUBE_KEY)}, {', '.join(_CUBE_SUMS)}) "
-        "SELECT c.activity_on, r.referral_source, c.contact_type, "
-        f"COALESCE(c.practitioner, '') AS practitioner, {sums} "
-        "FROM contact c JOIN referral r ON r.referral_id = c.referral_id "
-        "WHERE c.referral_id IN (SELECT referral_id FROM kpi_affected) "
-        f"AND {_COUNTED} AND c.contact_type IN {_APPT} "
-        "GROUP BY c.activity_on, r.referral_source, c.contact_type, COALESCE(c.practitioner, '')"
-    )
-
-
-def _apply_delta(conn: Connection) -> None:
-    key = ", ".join(_CUBE_KEY)
-    names = ", ".join(_CUBE_SUMS)
-    sums = ", ".join(f"SUM({n})" for n in _CUBE_SUMS)
-    updates = ", ".join(f"{n} = activity_day.{n} + excluded.{n}" for n in _CUBE_SUMS)
-    conn.exec_driver_sql(
-        f"INSERT INTO activity_day ({key}, {names}) SELECT {key}, {sums} FROM kpi_delta "
-        f"WHERE TRUE GROUP BY {key} ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
-    conn.exec_driver_sql("DELETE FROM activity_day WHERE appointments = 0")
-    conn.exec_driver_sql("DROP TABLE kpi_delta")
-
-
-_FACTS_SQL = f"""
-WITH span AS (
-    SELECT referral_id, MIN(administered_on) AS first_on, MAX(administered_on) AS last_on
-    FROM outcome
-    WHERE measure = 'core10' AND score IS NOT NULL
-      AND referral_id IN (SELECT referral_id FROM kpi_affected)
-    GROUP BY referral_id
-), core10 AS (
-    SELECT s.referral_id, s.first_on, s.last_on, f.score AS first_score, l.score AS last_score
-    FROM span s
-    JOIN outcome f ON f.referral_id = s.referral_id AND f.measure = 'core10'
-        AND f.administered_on = s.first_on
-    JOIN outcome l ON l.referral_id = s.referral_id AND l.measure = 'core10'
-        AND l.administered_on = s.last_on
-)
-SELECT r.referral_id, r.received_at, r.received_date, r.time_known, r.referral_source,
-       r.age_band, r.gender, r.ethnicity, r.postcode_district, r.status, r.discharged_on,
-       c.first_contact_at, c.first_attempt_at, c.first_appt_at, c.first_attended_at, c.sessions,
-       o.first_on, o.last_on, o.first_score, o.last_score
-FROM referral r
-LEFT JOIN (
-    SELECT referral_id,
-        MIN(CASE WHEN outcome IN {_ATT} AND method IN {_in(CONTACT_METHODS)}
-            THEN COALESCE(occurred_at, scheduled_at) END) AS first_contact_at,
-        MIN(CASE WHEN outcome <> 'future'
-            THEN COALESCE(occurred_at, scheduled_at) END) AS first_attempt_at,
-        MIN(CASE WHEN contact_type IN {_APPT} AND outcome <> 'cancelled_by_service'
-            THEN COALESCE(scheduled_at, occurred_at) END) AS first_appt_at,
-        MIN(CASE WHEN contact_type IN {_APPT} AND outcome IN {_ATT}
-            THEN COALESCE(scheduled_at, occurred_at) END) AS first_attended_at,
-        SUM(CASE WHEN contact_type IN {_APPT} AND outcome IN {_ATT} THEN 1 ELSE 0 END)
-            AS sessions
-    FROM contact
-    WHERE referral_id IN (SELECT referral_id FROM kpi_affected)
-    GROUP BY referral_id
-) c ON c.referral_id = r.referral_id
-LEFT JOIN core10 o ON o.referral_id = r.referral_id
-WHERE r.referral_id IN (SELECT referral_id FROM kpi_affected) AND {_COUNTED}
-"""
 _BATCH = 100_000
-_LARGE = 10_000  # a refresh rewriting this many referrals, and a quarter of them, is "large"
+_LARGE = 10_000  # fewer changed referrals than this never rebuild indexes or the cube
 _FACT_COLUMNS = [c.name for c in ReferralFact.__table__.columns]
 
 
@@ -222,7 +120,7 @@ def _staged_facts(conn: Connection) -> Table:
 
 
 def _derived_batches(conn: Connection) -> Iterator[pd.DataFrame]:
-    """The affected referrals' rows of _FACTS_SQL, a batch at a time, as frames of object
+    """The affected referrals' rows of fact_sql.FACTS_SQL, a batch at a time, as frames of object
     columns: straight from the driver's cursor (server-side on PostgreSQL, so memory stays
     flat), without per-row result objects or per-column type inference (the derivation
     converts what it needs)."""
@@ -230,7 +128,7 @@ def _derived_batches(conn: Connection) -> Iterator[pd.DataFrame]:
     named = {"name": "kpi_facts"} if conn.dialect.name == "postgresql" else {}
     cur = raw.cursor(**named)
     try:
-        cur.execute(_FACTS_SQL)
+        cur.execute(fact_sql.FACTS_SQL)
         columns = [d[0] for d in cur.description]
         while rows := cur.fetchmany(_BATCH):
             values = np.empty((len(rows), len(columns)), dtype=object)
@@ -264,44 +162,55 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
     change are left as they are. The changed ones leave referral_cube with their old facts,
     are replaced in referral_fact and re-enter the cube with their new; then every other
     referral settled by `watermark` (the newest export time) joins it. When a load rewrites a
-    large share of the referrals, the indexes and the cube are built afresh instead."""
+    share of the referrals, referral_fact's indexes are built afresh (from a twentieth on:
+    building them costs far less than updating them row by row), and from a quarter on the
+    cube too."""
     stored = conn.exec_driver_sql("SELECT COUNT(*) FROM referral_fact").scalar() or 0
     indexes = list(ReferralFact.__table__.indexes)
-    if stored:
-        new = _staged_facts(conn)
-    else:  # nothing stored yet: the derived rows go straight in, the indexes built after
-        new = ReferralFact.__table__
+    if not stored:  # nothing stored yet: the derived rows go straight in, the indexes after
         for index in indexes:
             index.drop(conn)
-    for frame in _derived_batches(conn):
-        bulk_insert(conn, new, derive(frame, watermark))
-    large = not stored
-    if not stored:
+        for frame in _derived_batches(conn):
+            bulk_insert(conn, ReferralFact.__table__, derive(frame, watermark))
         conn.execute(ReferralCube.__table__.delete())
         cube.add_all(conn)
+        rebuild_indexes = True
     else:
+        new = _staged_facts(conn)
+        for frame in _derived_batches(conn):
+            bulk_insert(conn, new, derive(frame, watermark))
         _analyze(conn, "kpi_fact_new", "referral_fact")
         _drop_unchanged(conn)
         changed = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
-        large = changed >= min(_BATCH, _LARGE) and changed * 4 >= stored
-        if large:
-            conn.execute(ReferralCube.__table__.delete())
-            for index in indexes:
-                index.drop(conn)
-        else:
-            cube.move(conn, -1)
-        conn.exec_driver_sql(
-            "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
+        many = changed >= min(_BATCH, _LARGE)
+        rebuild_indexes, rebuild_cube = (
+            many and changed * 20 >= stored,
+            many and changed * 4 >= stored,
         )
-        cols = ", ".join(_FACT_COLUMNS)
-        conn.exec_driver_sql(f"INSERT INTO referral_fact ({cols}) SELECT {cols} FROM kpi_fact_new")
-        conn.exec_driver_sql("DROP TABLE kpi_fact_new")
-        if large:
-            cube.add_all(conn)
-        else:
-            cube.move(conn, 1)
+        _replace_facts(conn, indexes if rebuild_indexes else [], rebuild_cube)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
     cube.advance(conn, watermark)
-    if large:
+    if rebuild_indexes:
         for index in indexes:
             index.create(conn)
+
+
+def _replace_facts(conn: Connection, drop: list, rebuild_cube: bool) -> None:
+    """The changed referrals (kpi_affected) get their new rows (kpi_fact_new), with `drop`'s
+    indexes dropped first, and the cube built again or moved by the difference."""
+    if rebuild_cube:
+        conn.execute(ReferralCube.__table__.delete())
+    else:
+        cube.move(conn, -1)
+    for index in drop:
+        index.drop(conn)
+    conn.exec_driver_sql(
+        "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
+    )
+    cols = ", ".join(_FACT_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO referral_fact ({cols}) SELECT {cols} FROM kpi_fact_new")
+    conn.exec_driver_sql("DROP TABLE kpi_fact_new")
+    if rebuild_cube:
+        cube.add_all(conn)
+    else:
+        cube.move(conn, 1)
