@@ -19,6 +19,7 @@ time may use it; an earlier as_of computes from ``referral_fact`` alone (kpi/que
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import Connection, DateTime, bindparam, text
 
@@ -108,9 +109,21 @@ def _used(grain: str, name: str) -> bool:
     return name in _DISCHARGE_SUMS
 
 
-def _contributions(conn: Connection, sign: int, where: str, params: dict) -> None:
+def _reads(grain: str) -> set[str]:
+    """The referral_fact columns a grain's rows are worked out from."""
+    period, dims, where = GRAINS[grain]
+    used = [SUMS[n] for n in SUMS if _used(grain, n)]
+    used += ["f.sessions"] if _used(grain, "sessions_total") else []
+    return set(re.findall(r"\bf\.(\w+)", " ".join([period, dims, where, *used])))
+
+
+def _contributions(
+    conn: Connection, sign: int, where: str, params: dict, columns: set[str] | None = None
+) -> None:
     names = [*SUMS, "sessions_total"]
     for grain, (period, dims, grain_where) in GRAINS.items():
+        if columns is not None and not (_reads(grain) | {"referral_source", "in_cube"}) & columns:
+            continue  # nothing this grain reads changed: its rows would not change
         sums = ", ".join(
             "0"
             if not _used(grain, name)
@@ -154,12 +167,14 @@ def _delta_table(conn: Connection) -> None:
     )
 
 
-def move(conn: Connection, sign: int) -> None:
+def move(conn: Connection, sign: int, columns: set[str] | None = None) -> None:
     """Add (+1) or take out (-1) the affected referrals (temp table kpi_affected) that are
-    marked as counted in the cube."""
+    marked as counted in the cube. With `columns` (the only fact columns that differ between
+    the rows of the two moves, every referral being in both), grains that read none of them
+    are left out of both moves, which would cancel there."""
     _delta_table(conn)
     where = "f.in_cube AND f.referral_id IN (SELECT referral_id FROM kpi_affected)"
-    _contributions(conn, sign, where, {})
+    _contributions(conn, sign, where, {}, columns)
     _apply(conn)
 
 

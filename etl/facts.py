@@ -160,21 +160,21 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
     """Derive the affected referrals' facts again, a batch at a time (streamed, so memory stays
     flat however many a load touches), into a temporary table; referrals whose facts did not
     change are left as they are. The changed ones leave referral_cube with their old facts,
-    are replaced in referral_fact and re-enter the cube with their new; then every other
-    referral settled by `watermark` (the newest export time) joins it. When a load rewrites a
-    share of the referrals, referral_fact's indexes are built afresh (from a twentieth on:
-    building them costs far less than updating them row by row), and from a quarter on the
-    cube too."""
+    get their new ones in referral_fact (only the columns that changed are written) and
+    re-enter the cube; then every other referral settled by `watermark` (the newest export
+    time) joins it. An index of referral_fact that a twentieth of its rows' entries would
+    change in is built afresh (far cheaper than updating it row by row), and from a quarter of
+    the referrals changed the cube too."""
     stored = conn.exec_driver_sql("SELECT COUNT(*) FROM referral_fact").scalar() or 0
     indexes = list(ReferralFact.__table__.indexes)
     if not stored:  # nothing stored yet: the derived rows go straight in, the indexes after
-        for index in indexes:
+        rebuilt = indexes
+        for index in rebuilt:
             index.drop(conn)
         for frame in _derived_batches(conn):
             bulk_insert(conn, ReferralFact.__table__, derive(frame, watermark))
         conn.execute(ReferralCube.__table__.delete())
         cube.add_all(conn)
-        rebuild_indexes = True
     else:
         new = _staged_facts(conn)
         for frame in _derived_batches(conn):
@@ -182,35 +182,72 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
         _analyze(conn, "kpi_fact_new", "referral_fact")
         _drop_unchanged(conn)
         changed = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_affected").scalar() or 0
+        columns, updated, others = _differences(conn)
         many = changed >= min(_BATCH, _LARGE)
-        rebuild_indexes, rebuild_cube = (
-            many and changed * 20 >= stored,
-            many and changed * 4 >= stored,
-        )
-        _replace_facts(conn, indexes if rebuild_indexes else [], rebuild_cube)
+        rebuilt = [
+            index
+            for index in indexes
+            if many
+            and 20 * (others + (updated if {c.name for c in index.columns} & columns else 0))
+            >= stored
+        ]
+        _replace_facts(conn, columns, rebuilt, many and changed * 4 >= stored, others == 0)
     conn.exec_driver_sql("DROP TABLE kpi_affected")
     cube.advance(conn, watermark)
-    if rebuild_indexes:
-        for index in indexes:
-            index.create(conn)
+    for index in rebuilt:
+        index.create(conn)
 
 
-def _replace_facts(conn: Connection, drop: list, rebuild_cube: bool) -> None:
-    """The changed referrals (kpi_affected) get their new rows (kpi_fact_new), with `drop`'s
-    indexes dropped first, and the cube built again or moved by the difference."""
+def _differences(conn: Connection) -> tuple[set[str], int, int]:
+    """(the columns that differ between the changed referrals' stored and new rows, how many
+    rows are updated, how many are inserted or deleted)."""
+    same = " IS NOT DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS "
+    cols = [c for c in _FACT_COLUMNS if c != "referral_id"]
+    flags = ", ".join(f"MAX(CASE WHEN n.{c}{same}f.{c} THEN 0 ELSE 1 END)" for c in cols)
+    updated, *differ = conn.exec_driver_sql(
+        f"SELECT COUNT(*), {flags} FROM kpi_fact_new n "
+        "JOIN referral_fact f ON f.referral_id = n.referral_id"
+    ).one()
+    new = conn.exec_driver_sql("SELECT COUNT(*) FROM kpi_fact_new").scalar() or 0
+    old = conn.exec_driver_sql(
+        "SELECT COUNT(*) FROM referral_fact WHERE referral_id IN "
+        "(SELECT referral_id FROM kpi_affected)"
+    ).scalar()
+    columns = {c for c, flag in zip(cols, differ, strict=True) if flag}
+    return columns, updated, (new - updated) + ((old or 0) - updated)
+
+
+def _replace_facts(
+    conn: Connection, columns: set[str], drop: list, rebuild_cube: bool, only_updates: bool
+) -> None:
+    """The changed referrals (kpi_affected) get their new rows (kpi_fact_new): rows without
+    new facts deleted, `columns` updated, new referrals inserted; `drop`'s indexes dropped
+    first; the cube built again or moved by the difference (when every changed referral
+    only has `columns` updated, only in the grains that read them)."""
+    moved = columns if only_updates else None
     if rebuild_cube:
         conn.execute(ReferralCube.__table__.delete())
     else:
-        cube.move(conn, -1)
+        cube.move(conn, -1, moved)
     for index in drop:
         index.drop(conn)
     conn.exec_driver_sql(
-        "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected)"
+        "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected) "
+        "AND referral_id NOT IN (SELECT referral_id FROM kpi_fact_new)"
     )
+    if columns:
+        sets = ", ".join(f"{c} = n.{c}" for c in _FACT_COLUMNS if c in columns)
+        conn.exec_driver_sql(
+            f"UPDATE referral_fact SET {sets} FROM kpi_fact_new n "
+            "WHERE referral_fact.referral_id = n.referral_id"
+        )
     cols = ", ".join(_FACT_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO referral_fact ({cols}) SELECT {cols} FROM kpi_fact_new")
+    conn.exec_driver_sql(
+        f"INSERT INTO referral_fact ({cols}) SELECT {cols} FROM kpi_fact_new n WHERE NOT EXISTS "
+        "(SELECT 1 FROM referral_fact f WHERE f.referral_id = n.referral_id)"
+    )
     conn.exec_driver_sql("DROP TABLE kpi_fact_new")
     if rebuild_cube:
         cube.add_all(conn)
     else:
-        cube.move(conn, 1)
+        cube.move(conn, 1, moved)
