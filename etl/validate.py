@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pandas.core.util.hashing import combine_hash_arrays, hash_array
 
 from etl import datetimes, derive
 from etl import parsers as p
 from etl.applying import apply_unique, apply_unique_except, apply_unique_where
 from etl.profiles import Profile
+from etl.row_hash import row_hash
 from etl.schema import SCHEMAS, Column
 from etl.vectorised import nhs_canonical
 
@@ -250,14 +250,7 @@ class Validator:
         return parse_code
 
     def row_hash(self, frame: pd.DataFrame) -> pd.Series:
-        # One fixed text form per value, so a row's hash never depends on its neighbours (pandas
-        # prints a datetime column without times when all are midnight, a blank as None or NaT).
-        # Mostly distinct columns (ids, keys) are hashed value by value; categorising first
-        # only pays when values repeat. Either way the hashes are the same.
-        texts = (_hash_text(frame[c]) for c in MART_COLUMNS[self.entity])
-        hashes = (hash_array(t, categorize=n * 2 < len(t)) for t, n in texts)
-        combined = combine_hash_arrays(hashes, len(MART_COLUMNS[self.entity]))
-        return pd.Series(combined, index=frame.index).astype(np.int64)
+        return row_hash(frame, MART_COLUMNS[self.entity])
 
     # -- entry point ----------------------------------------------------------------------------
     def check(self, chunk: pd.DataFrame) -> ChunkResult:
@@ -269,30 +262,6 @@ class Validator:
         frame["row_hash"] = self.row_hash(frame) if len(frame) else pd.Series(dtype=np.int64)
         res.good = frame
         return res
-
-
-# Columns of one kind of value, where equal values always print alike (factorize may merge
-# 1, 1.0 and True, which print differently).
-_ONE_KIND = frozenset({"string", "integer", "floating", "boolean", "date", "empty"})
-
-
-def _hash_text(col: pd.Series) -> tuple[np.ndarray, int]:
-    """A column as text for the row hash: blanks as "", datetimes always with their time;
-    each distinct value is turned into text once. With the number of distinct values."""
-    if pd.api.types.is_datetime64_any_dtype(col):
-        codes, uniques = pd.factorize(col.to_numpy("datetime64[us]"))
-        forms = np.datetime_as_string(uniques, unit="s").tolist()
-    else:
-        values = col.to_numpy(dtype=object)
-        if pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KIND:  # 1 == 1.0 == True
-            text = np.array(["" if pd.isna(v) else str(v) for v in values], dtype=object)
-            return text, len(text)
-        codes, uniques = pd.factorize(values)
-        forms = [str(u) for u in uniques]
-    text = np.empty(len(forms) + 1, dtype=object)
-    text[:-1] = forms
-    text[-1] = ""  # code -1: a blank
-    return text[codes], len(forms)
 
 
 def _parse_id(value: str) -> str | None:
