@@ -1,12 +1,15 @@
 """Each referral's KPI facts, derived once at load, and the daily appointment counts.
 
 A load touches some referrals (the "affected" set: every referral id in the staged file, and the
-old referral of any contact the file re-points). Inside the file's transaction:
+old referral of any contact the file re-points; of an outcomes file, those with CORE-10 rows).
+Inside the file's transaction:
 
 - ``before_merge`` records the affected set and subtracts their current appointments from
   ``activity_day``;
-- ``after_merge`` adds their appointments back as they now are, and re-derives their rows in
-  ``referral_fact`` (deleted and written again).
+- ``after_merge`` adds their appointments back as they now are, and derives their rows of
+  ``referral_fact`` again into a temporary table; only the referrals whose facts changed are
+  written (the changed columns updated, rows that come or go inserted or deleted) and moved in
+  ``referral_cube``.
 
 So both tables always equal a full rebuild (``rebuild``), which a test checks. Aggregation is in
 the database; Python only turns the per-referral minima into dates, hours and flags, by the
@@ -46,7 +49,8 @@ def before_merge(conn: Connection, entity: str, stg: Table) -> None:
         conn.exec_driver_sql(
             "INSERT INTO kpi_affected (referral_id) SELECT DISTINCT c.referral_id FROM contact c "
             f"JOIN {stg.name} s ON s.contact_id = c.contact_id "
-            "WHERE c.referral_id NOT IN (SELECT referral_id FROM kpi_affected)"
+            "WHERE c.referral_id IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM kpi_affected a WHERE a.referral_id = c.referral_id)"
         )
     _analyze(conn, "kpi_affected")
     if entity != "outcomes":
@@ -232,8 +236,11 @@ def _replace_facts(
     for index in drop:
         index.drop(conn)
     conn.exec_driver_sql(
+        # NOT EXISTS, never NOT IN: PostgreSQL runs a NOT IN whose list outgrows work_mem
+        # once per row (a million referrals: minutes).
         "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected) "
-        "AND referral_id NOT IN (SELECT referral_id FROM kpi_fact_new)"
+        "AND NOT EXISTS (SELECT 1 FROM kpi_fact_new n "
+        "WHERE n.referral_id = referral_fact.referral_id)"
     )
     if columns:
         sets = ", ".join(f"{c} = n.{c}" for c in _FACT_COLUMNS if c in columns)
