@@ -3,12 +3,14 @@
 APScheduler's BlockingScheduler fires `runner.run_locked` on SIS_ETL_SCHEDULE (Europe/London);
 runs never overlap in this process (max_instances=1, missed fires coalesced) and the run lock
 keeps them from overlapping with any other process or machine. A run that fails is logged, in
-the ledger and notified by run_locked; the scheduler carries on.
+the ledger and notified by run_locked; the scheduler carries on. SIGTERM or SIGINT stops it
+once a run in progress has finished (each file is one transaction either way).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -73,8 +75,18 @@ def serve(make_engine: Callable[[], Engine], expression: str) -> None:
         coalesce=True,
         misfire_grace_time=300,
     )
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info(
+            "scheduler stopping (%s); a run in progress finishes first", signal.strsignal(signum)
+        )
+        scheduler.shutdown(wait=False)
+
+    # Handled here, not left to Python's defaults: a process manager stops the clock with
+    # SIGTERM, which would otherwise kill it mid-run; and a clock started from a script in
+    # the background inherits SIGINT ignored, which would otherwise never stop it.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
     log.info("ETL scheduled on %r (%s)", expression, TIMEZONE)
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("scheduler stopped")
+    scheduler.start()
+    log.info("scheduler stopped")

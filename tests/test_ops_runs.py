@@ -231,10 +231,8 @@ def test_the_scheduler_fires_on_its_expression_and_reports_a_failing_file(
     try:
         _wait_for(lambda: _runs(engine) >= 2, 90, "two scheduled runs")
     finally:
-        clock.send_signal(signal.SIGINT)
-        # communicate, not wait: the clock's log may fill the pipe before it exits. It stops
-        # once a run in progress has finished, which under a loaded disk took over 30 s.
-        _, log = clock.communicate(timeout=120)
+        clock.send_signal(signal.SIGTERM)  # what a process manager sends
+        _, log = clock.communicate(timeout=60)  # not wait(): a full pipe would hang it
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(
         e.get("event") == "file_refused" and e["file"] == "zz_referrals_bad.csv" for e in events
@@ -242,6 +240,7 @@ def test_the_scheduler_fires_on_its_expression_and_reports_a_failing_file(
     loaded = [e for e in events if e.get("event") == "file_loaded"]
     assert loaded and all(e["run_id"] and e["read"] > 0 and e["seconds"] >= 0 for e in loaded)
     assert "Placeholder-Smith" not in log
+    assert clock.returncode == 0 and '"scheduler stopped"' in log  # stopped, not killed
     with engine.connect() as conn:
         first = conn.execute(
             select(EtlRun.status, EtlRun.message).order_by(EtlRun.run_id).limit(1)
