@@ -235,12 +235,16 @@ def _replace_facts(
         cube.move(conn, -1, moved)
     for index in drop:
         index.drop(conn)
+    # PostgreSQL runs a NOT IN whose list outgrows work_mem once per row, and SQLite a NOT
+    # EXISTS over an unindexed table (a million referrals: minutes either way).
+    gone = (
+        "NOT EXISTS (SELECT 1 FROM kpi_fact_new n WHERE n.referral_id = referral_fact.referral_id)"
+        if conn.dialect.name == "postgresql"
+        else "referral_id NOT IN (SELECT referral_id FROM kpi_fact_new)"
+    )
     conn.exec_driver_sql(
-        # NOT EXISTS, never NOT IN: PostgreSQL runs a NOT IN whose list outgrows work_mem
-        # once per row (a million referrals: minutes).
         "DELETE FROM referral_fact WHERE referral_id IN (SELECT referral_id FROM kpi_affected) "
-        "AND NOT EXISTS (SELECT 1 FROM kpi_fact_new n "
-        "WHERE n.referral_id = referral_fact.referral_id)"
+        f"AND {gone}"
     )
     if columns:
         sets = ", ".join(f"{c} = n.{c}" for c in _FACT_COLUMNS if c in columns)
