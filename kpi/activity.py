@@ -14,8 +14,9 @@ from sqlalchemy.sql.selectable import Select
 
 from etl.models import ActivityDay, Feedback
 from kpi.cells import Cells
+from kpi.groups import by_month, rows_frame
 from kpi.memo import Scope
-from kpi.queries import View, by_month, rows_frame
+from kpi.queries import View
 
 AD = ActivityDay.__table__.c
 FB = Feedback.__table__.c

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from kpi import minutes, queries
+from kpi import groups, minutes
 from kpi.memo import Scope
 from kpi.percentiles import percentile
 from kpi.queries import SMALL_DIMENSIONS, View
@@ -172,11 +172,11 @@ def referral_cells(
     """Referral-based counts: settled referrals from referral_cube (when as_of allows it), the
     rest aggregated from referral_fact."""
     frames = {
-        "received": queries.referral_groups(conn, view, scope, use_cube),
-        "received_district": queries.referral_by_district(conn, view, scope, use_cube),
-        "discharged": queries.discharge_groups(conn, view, scope, use_cube),
-        "discharged_district": queries.discharge_by_district(conn, view, scope, use_cube),
-        "sessions": queries.sessions_histogram(conn, view, scope, use_cube),
+        "received": groups.referral_groups(conn, view, scope, use_cube),
+        "received_district": groups.referral_by_district(conn, view, scope, use_cube),
+        "discharged": groups.discharge_groups(conn, view, scope, use_cube),
+        "discharged_district": groups.discharge_by_district(conn, view, scope, use_cube),
+        "sessions": groups.sessions_histogram(conn, view, scope, use_cube),
     }
     cells.add("referral", frames["received"], BY_MONTH_AND_DIMENSIONS)
     cells.add("referral", frames["received_district"], BY_DISTRICT)
@@ -187,14 +187,12 @@ def referral_cells(
         for grain, family in (("received", "referral"), ("discharged", "discharge")):
             sums = [c for c in frames[grain].columns if c not in KEY_COLUMNS | _LIVE_ONLY]
             for by in (groupings, BY_SMALL_DIMENSIONS):  # months x sources; the other three
-                cube = queries.cube(conn, view, scope, grain, [c for c in by.values() if c] + sums)
+                cube = groups.cube(conn, view, scope, grain, [c for c in by.values() if c] + sums)
                 cells.add(family, cube, by)
-            cube = queries.cube(
-                conn, view, scope, grain + "_district", ["postcode_district", *sums]
-            )
+            cube = groups.cube(conn, view, scope, grain + "_district", ["postcode_district", *sums])
             cells.add(family, cube, BY_DISTRICT)
         columns = ["period", "referral_source", "sessions", "referrals"]
-        settled = queries.cube(conn, view, scope, "sessions", columns)
+        settled = groups.cube(conn, view, scope, "sessions", columns)
         parts = [f for f in (frames["sessions"], settled) if not f.empty]
         frames["sessions"] = pd.concat(parts) if parts else settled
     cells.add_hist("discharge", frames["sessions"], "sessions", groupings)
