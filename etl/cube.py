@@ -13,7 +13,7 @@ not discharged) are never settled. Each load, in the file's transaction:
 
 So the cube always equals the sum over ``referral_fact`` rows with ``in_cube`` true, which holds
 only referrals settled at or before the newest export time: a report whose as_of is at least that
-time may use it; an earlier as_of computes from ``referral_fact`` alone (kpi/queries.py).
+time may use it; an earlier as_of computes from ``referral_fact`` alone (kpi/groups.py).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ KEY = (
     "sessions",
 )
 # Minutes to first contact, counted in buckets starting at these bounds (3-hourly to 72 hours,
-# then 96 hours and a week), so that a percentile walk starts at its bucket (kpi/queries.py).
+# then 96 hours and a week), so that a percentile walk starts at its bucket (kpi/minutes.py).
 MINUTE_BOUNDS = tuple(range(0, 72 * 60, 180)) + (72 * 60, 96 * 60, 168 * 60)
 
 

@@ -231,7 +231,7 @@ class ReferralFact(Base):
             postgresql_where=text("contact_minutes IS NOT NULL"),
         )
         for name, lead, trail in (
-            # Exact percentiles by index walk (kpi/queries.py): one index per grouping, with
+            # Exact percentiles by index walk (kpi/minutes.py): one index per grouping, with
             # the columns a report filters on, so the walk never touches the table.
             ("all", (), ("received_month", "referral_source")),
             ("month", ("received_month",), ("referral_source",)),

@@ -1,8 +1,9 @@
 """The KPI report: every measure of kpis.md, overall, by month and by breakdown, with SPC.
 
 ``build_report`` is the one implementation the dashboard, the exports and ``sis kpis`` use. The
-database aggregates (kpi/queries.py); this module only adds up groups, turns histograms into
-medians and passes every record through ``disclosure.figures`` for the audience.
+database aggregates (kpi/groups.py, kpi/activity.py, kpi/minutes.py); this module only adds up
+groups, turns histograms into medians and passes every record through ``disclosure.figures``
+for the audience.
 """
 
 from __future__ import annotations
