@@ -142,10 +142,15 @@ def _derived_batches(conn: Connection) -> Iterator[pd.DataFrame]:
         cur.close()
 
 
+def _null_safe_equal(conn: Connection) -> str:
+    """The operator for "equal, NULL equal to NULL" in this database."""
+    return " IS NOT DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS "
+
+
 def _drop_unchanged(conn: Connection) -> None:
     """Affected referrals whose derived row equals the stored one are left alone: taken out of
     kpi_affected and kpi_fact_new (their cube contributions are the same)."""
-    same = " IS NOT DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS "
+    same = _null_safe_equal(conn)
     equal = " AND ".join(f"n.{c}{same}f.{c}" for c in _FACT_COLUMNS if c != "referral_id")
     conn.exec_driver_sql("DROP TABLE IF EXISTS kpi_same")
     conn.exec_driver_sql("CREATE TEMPORARY TABLE kpi_same (referral_id VARCHAR(64) PRIMARY KEY)")
@@ -205,7 +210,7 @@ def _refresh_referral_facts(conn: Connection, watermark: dt.datetime) -> None:
 def _differences(conn: Connection) -> tuple[set[str], int, int]:
     """(the columns that differ between the changed referrals' stored and new rows, how many
     rows are updated, how many are inserted or deleted)."""
-    same = " IS NOT DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS "
+    same = _null_safe_equal(conn)
     cols = [c for c in _FACT_COLUMNS if c != "referral_id"]
     flags = ", ".join(f"MAX(CASE WHEN n.{c}{same}f.{c} THEN 0 ELSE 1 END)" for c in cols)
     updated, *differ = conn.exec_driver_sql(

@@ -7,6 +7,7 @@ transaction. Never row-by-row ORM inserts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -49,17 +50,26 @@ def create(conn: Connection, table: Table) -> None:
     table.create(conn)
 
 
+def _each_distinct(values: np.ndarray, fmt: Callable[[np.ndarray], object]) -> np.ndarray:
+    """fmt(distinct values), spread back over `values` as objects; None where one is blank."""
+    codes, uniques = pd.factorize(values)
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = fmt(uniques)
+    out[-1] = None  # code -1: a blank
+    return out[codes]
+
+
 def _iso_text(values: pd.Series, as_date: bool) -> np.ndarray:
     """datetime64 -> 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS.ffffff' (None for NaT), each
     distinct value formatted once."""
-    codes, uniques = pd.factorize(values.to_numpy("datetime64[us]"))
-    text = np.datetime_as_string(uniques, unit="D" if as_date else "us")
-    if not as_date and len(text):  # the 'T' between date and time becomes a space, in place
-        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
-    out = np.empty(len(text) + 1, dtype=object)
-    out[:-1] = text
-    out[-1] = None  # code -1: NaT
-    return out[codes]
+
+    def iso(uniques: np.ndarray) -> np.ndarray:
+        text = np.datetime_as_string(uniques, unit="D" if as_date else "us")
+        if not as_date and len(text):  # the 'T' between date and time becomes a space
+            text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")
+        return text
+
+    return _each_distinct(values.to_numpy("datetime64[us]"), iso)
 
 
 def _sqlite_column(values: pd.Series, sql_type: object) -> np.ndarray:
@@ -70,11 +80,7 @@ def _sqlite_column(values: pd.Series, sql_type: object) -> np.ndarray:
     out = values.astype(object).to_numpy(copy=True)
     out[pd.isna(values).to_numpy()] = None
     if isinstance(sql_type, Date):  # date objects: each distinct day formatted once
-        codes, days = pd.factorize(out)
-        text = np.empty(len(days) + 1, dtype=object)
-        text[:-1] = [d.isoformat() for d in days]
-        text[-1] = None  # code -1: a blank
-        return text[codes]
+        return _each_distinct(out, lambda days: [d.isoformat() for d in days])
     return out
 
 
